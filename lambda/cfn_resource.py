@@ -1,0 +1,158 @@
+"""crhelper's CfnResource, with the answer to CloudFormation made safe.
+
+crhelper dispatches the events, runs the timeout timer and keeps init failures; this subclass replaces only
+how the answer is built and delivered, because crhelper 2.0.12:
+- answers a timeout or an init failure with an empty PhysicalResourceId, which CloudFormation rejects;
+- logs the presigned ResponseURL at DEBUG (anyone holding it can answer for the stack);
+- ignores the HTTP status of the PUT and retries a failing PUT forever;
+- can answer twice (its timer, then the function) and truncates a long Reason to its tail;
+- sleeps before every Delete (sleep_on_delete) and answers a timeout only 0.5 s before the deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from crhelper import CfnResource
+
+from override import failed_create_physical_id
+
+SERVICE = "rds-certificate-override"
+logger = Logger(service=SERVICE, child=True)
+
+MAX_BODY_BYTES = 4096  # CloudFormation's limit for a custom resource response
+MAX_REASON_CHARS = 1024
+# Answer a timeout this long before the function's deadline: time enough for the PUT and its retries.
+TIMEOUT_MARGIN_SECONDS = 5.0
+PUT_ATTEMPTS = 4
+PUT_TIMEOUT_SECONDS = 3.0
+PUT_BACKOFF_SECONDS = (0.2, 0.5, 1.0)
+
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+
+
+def response_body(
+    event: Mapping[str, Any],
+    *,
+    status: str,
+    physical_id: str,
+    reason: str = "",
+    data: Mapping[str, str] | None = None,
+) -> bytes:
+    """The JSON answer, never more than CloudFormation's 4096 bytes: the Reason is cut first, then Data."""
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 14] + " ...(truncated)"
+    body = {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": event.get("StackId", ""),
+        "RequestId": event.get("RequestId", ""),
+        "LogicalResourceId": event.get("LogicalResourceId", ""),
+        "NoEcho": False,
+        "Data": dict(data or {}),
+    }
+    encoded = json.dumps(body).encode()
+    if len(encoded) > MAX_BODY_BYTES:
+        # Data cannot be cut meaningfully; a FAILED answer that says why is better than a rejected one.
+        body["Status"] = FAILED
+        body["Data"] = {}
+        body["Reason"] = (body["Reason"] + " " if status == FAILED else "") + "(response data too large)"
+        encoded = json.dumps(body).encode()
+    return encoded
+
+
+def put_response(url: str, body: bytes, *, deadline: float | None = None) -> bool:
+    """PUT the answer to the presigned URL, retrying connection errors and 5xx a bounded number of times.
+
+    The URL is a credential: it is never logged, only the outcome of each attempt.
+    """
+    request = urllib.request.Request(  # noqa: S310 - CloudFormation's presigned https URL
+        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
+    for attempt in range(1, PUT_ATTEMPTS + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=PUT_TIMEOUT_SECONDS) as answer:  # noqa: S310
+                logger.info("CloudFormation answered", extra={"attempt": attempt, "http": answer.status})
+                return True
+        except urllib.error.HTTPError as error:
+            outcome = f"HTTP {error.code}"
+            if error.code < 500:
+                logger.error(
+                    "CloudFormation rejected the answer", extra={"attempt": attempt, "http": error.code}
+                )
+                return False
+        except (OSError, TimeoutError) as error:
+            outcome = type(error).__name__
+        logger.warning("CloudFormation response not delivered", extra={"attempt": attempt, "error": outcome})
+        if attempt < PUT_ATTEMPTS:
+            pause = PUT_BACKOFF_SECONDS[min(attempt, len(PUT_BACKOFF_SECONDS)) - 1]
+            if deadline is not None and time.monotonic() + pause + PUT_TIMEOUT_SECONDS > deadline:
+                break
+            time.sleep(pause)
+    logger.error("CloudFormation response could not be delivered", extra={"attempts": PUT_ATTEMPTS})
+    return False
+
+
+class SafeCfnResource(CfnResource):
+    def __init__(self, *, on_answer: Callable[[dict[str, Any]], None] | None = None) -> None:
+        # log_level only sets the root logger; our own logging is Powertools'. No sleep before Delete.
+        super().__init__(json_logging=False, log_level="WARNING", boto_level="WARNING", sleep_on_delete=0)
+        self._answer_lock = threading.Lock()
+        self._answered = False
+        self._deadline: float | None = None
+        self._on_answer = on_answer
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        with self._answer_lock:
+            self._answered = False
+        # crhelper keeps the previous invocation's event until its own init: never answer that one.
+        self._event = event
+        self._response_url = event.get("ResponseURL", "") if isinstance(event, dict) else ""
+        remaining = context.get_remaining_time_in_millis() / 1000 if context else None
+        self._deadline = time.monotonic() + remaining if remaining else None
+        super().__call__(event, context)
+
+    def generate_physical_id(self, event: Mapping[str, Any]) -> str:
+        # crhelper asks for one only when a Create produced none, that is when it failed.
+        return failed_create_physical_id(str(event.get("RequestId", "")))
+
+    def _set_timeout(self) -> None:
+        seconds = self._context.get_remaining_time_in_millis() / 1000 - TIMEOUT_MARGIN_SECONDS  # type: ignore[attr-defined]
+        self._timer = threading.Timer(max(seconds, 0.0), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        self._send(FAILED, "The function is about to time out; see its log for the step that was slow")
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+        with self._answer_lock:
+            if self._answered:
+                logger.warning("CloudFormation was answered already; a second answer is not sent")
+                return
+            self._answered = True
+        event = self._event or {}
+        status = status or self.Status or FAILED
+        reason = reason or self.Reason
+        physical_id = (
+            str(self.PhysicalResourceId or "")
+            or str(event.get("PhysicalResourceId") or "")
+            or failed_create_physical_id(str(event.get("RequestId", "")))
+        )
+        data = self.Data if status == SUCCESS else {}
+        body = response_body(event, status=status, physical_id=physical_id, reason=reason, data=data)
+        if self._on_answer:
+            self._on_answer(json.loads(body))
+        if not self._response_url:
+            logger.error("The event has no ResponseURL: CloudFormation cannot be answered")
+            return
+        put_response(self._response_url, body, deadline=self._deadline)

@@ -1,0 +1,255 @@
+"""Pure decisions of the RDS certificate override resource: no AWS calls, no logging.
+
+Everything here takes plain data (the CloudFormation properties, the physical id, what DescribeCertificates
+returned) and says what to do, so that it can be tested exhaustively without an emulator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+# The resource's properties; CloudFormation adds ServiceToken and ServiceTimeout to every custom resource.
+CERTIFICATE_IDENTIFIER = "CertificateIdentifier"
+REGION = "Region"
+RESTORE_PREVIOUS_ON_DELETE = "RestorePreviousOnDelete"
+OUR_PROPERTIES = (CERTIFICATE_IDENTIFIER, REGION, RESTORE_PREVIOUS_ON_DELETE)
+CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
+
+_REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_BOOLEAN_STRINGS = {"true": True, "false": False}
+
+# Physical ids are `rds-certificate-override:v1:<region>:<previous override or ->:<stack digest>`.
+# They carry what Delete needs to know, because a custom resource has no other place to keep state.
+PHYSICAL_ID_PREFIX = "rds-certificate-override"
+_PHYSICAL_ID_VERSION = "v1"
+_NO_PREVIOUS = "-"
+_CREATE_FAILED = "create-failed"
+
+
+class PropertyError(ValueError):
+    """A resource property is missing, unknown or malformed. The message names it and the valid choices."""
+
+
+class CertificateError(ValueError):
+    """The requested CA does not exist in the region, or has expired."""
+
+
+@dataclass(frozen=True)
+class OverrideProperties:
+    certificate_identifier: str
+    region: str
+    restore_previous_on_delete: bool
+
+
+def parse_properties(
+    raw: Mapping[str, Any], *, default_region: str, known_regions: Collection[str] = ()
+) -> OverrideProperties:
+    """Validate the ResourceProperties of a Create or Update. Raises PropertyError on the first problem.
+
+    `known_regions` (when not empty) is the list of RDS regions the SDK knows, so that a typo such as
+    `eu-west-l` fails at once instead of after the SDK's retries against a host that does not exist.
+    """
+    unknown = sorted(set(raw) - set(OUR_PROPERTIES) - set(CLOUDFORMATION_PROPERTIES))
+    if unknown:
+        raise PropertyError(
+            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: "
+            f"valid properties are {', '.join(OUR_PROPERTIES)}"
+        )
+
+    certificate_identifier = raw.get(CERTIFICATE_IDENTIFIER)
+    if not isinstance(certificate_identifier, str) or not certificate_identifier.strip():
+        raise PropertyError(
+            f"{CERTIFICATE_IDENTIFIER} is required: the RDS CA to make the default for new DB instances, "
+            "e.g. rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1"
+        )
+
+    region = raw.get(REGION)
+    if region is None or region == "":
+        region = default_region
+    elif not isinstance(region, str) or not _REGION_SHAPE.match(region):
+        raise PropertyError(f"{REGION} {region!r} is not an AWS region name such as eu-west-1")
+    elif known_regions and region not in known_regions:
+        raise PropertyError(
+            f"{REGION} {region!r} is not a region where RDS is available: "
+            f"valid regions are {', '.join(sorted(known_regions))}"
+        )
+
+    return OverrideProperties(
+        certificate_identifier=certificate_identifier,
+        region=region,
+        restore_previous_on_delete=parse_boolean(
+            RESTORE_PREVIOUS_ON_DELETE, raw.get(RESTORE_PREVIOUS_ON_DELETE), default=False
+        ),
+    )
+
+
+def parse_boolean(name: str, value: Any, *, default: bool) -> bool:
+    """CloudFormation sends booleans as strings; accept "true"/"false" in any case, and JSON booleans."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_STRINGS:
+        return _BOOLEAN_STRINGS[value.strip().lower()]
+    raise PropertyError(f"{name} must be true or false, not {value!r}")
+
+
+@dataclass(frozen=True)
+class PhysicalId:
+    """What a successful Create tells every later Update and Delete."""
+
+    region: str
+    previous_override: str | None
+    stack_digest: str
+
+    def __str__(self) -> str:
+        previous = self.previous_override or _NO_PREVIOUS
+        return ":".join((PHYSICAL_ID_PREFIX, _PHYSICAL_ID_VERSION, self.region, previous, self.stack_digest))
+
+    @classmethod
+    def parse(cls, value: str | None) -> PhysicalId | None:
+        """The PhysicalId a successful Create issued, or None for anything else (a failed Create's
+        marker, a placeholder CloudFormation made up, another resource's id)."""
+        parts = (value or "").split(":")
+        if len(parts) != 5 or parts[0] != PHYSICAL_ID_PREFIX or parts[1] != _PHYSICAL_ID_VERSION:
+            return None
+        _, _, region, previous, digest = parts
+        if not _REGION_SHAPE.match(region) or not previous or not digest:
+            return None
+        return cls(region, None if previous == _NO_PREVIOUS else previous, digest)
+
+
+def stack_digest(stack_id: str, logical_resource_id: str) -> str:
+    """Short, stable per-resource token: the same resource always gets the same one."""
+    return hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()[:12]
+
+
+def failed_create_physical_id(request_id: str) -> str:
+    """The id a failed Create answers with: non-empty, as CloudFormation requires, and not a PhysicalId,
+    so the Delete that CloudFormation sends after it changes nothing."""
+    return f"{PHYSICAL_ID_PREFIX}:{_CREATE_FAILED}:{request_id}"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The fields of an RDS `Certificate` this resource uses."""
+
+    identifier: str
+    arn: str
+    certificate_type: str
+    thumbprint: str
+    valid_from: datetime
+    valid_till: datetime
+    customer_override: bool
+    customer_override_valid_till: datetime | None
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Certificate:
+        return cls(
+            identifier=raw["CertificateIdentifier"],
+            arn=raw.get("CertificateArn", ""),
+            certificate_type=raw.get("CertificateType", ""),
+            thumbprint=raw.get("Thumbprint", ""),
+            valid_from=raw["ValidFrom"],
+            valid_till=raw["ValidTill"],
+            customer_override=bool(raw.get("CustomerOverride", False)),
+            customer_override_valid_till=raw.get("CustomerOverrideValidTill"),
+        )
+
+    def expired(self, now: datetime) -> bool:
+        return self.valid_till <= now
+
+
+def current_override(certificates: Collection[Certificate]) -> str | None:
+    """The customer override standing in a region, or None when new instances get the system default."""
+    return next((c.identifier for c in certificates if c.customer_override), None)
+
+
+def choose_certificate(certificates: Collection[Certificate], wanted: str, now: datetime) -> Certificate:
+    """The certificate to make the default. Raises CertificateError naming the valid choices."""
+    by_id = {c.identifier: c for c in certificates}
+    valid = sorted(c.identifier for c in certificates if not c.expired(now))
+    chosen = by_id.get(wanted)
+    if chosen is None:
+        raise CertificateError(
+            f"{CERTIFICATE_IDENTIFIER} {wanted!r} is not an RDS CA certificate in this region: "
+            f"valid choices are {', '.join(valid) or 'none'}"
+        )
+    if chosen.expired(now):
+        raise CertificateError(
+            f"{CERTIFICATE_IDENTIFIER} {wanted!r} expired on {iso8601(chosen.valid_till)}: "
+            f"valid choices are {', '.join(valid) or 'none'}"
+        )
+    return chosen
+
+
+class DeleteAction(Enum):
+    LEAVE = "leave"
+    REMOVE = "remove"
+    RESTORE = "restore"
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    action: DeleteAction
+    reason: str
+    restore_to: str | None = None
+    warning: bool = False
+
+
+def plan_delete(
+    physical_id: PhysicalId,
+    *,
+    declared: str | None,
+    restore_previous: bool,
+    standing_override: str | None,
+    valid_certificates: Collection[str],
+) -> DeletePlan:
+    """Decide what a Delete does. It only ever touches an override this resource set and still owns."""
+    if standing_override is None:
+        return DeletePlan(DeleteAction.LEAVE, "the region has no override")
+    if standing_override != declared:
+        return DeletePlan(
+            DeleteAction.LEAVE,
+            f"the standing override {standing_override} is not the declared {declared}: "
+            "it was changed outside this resource and is left as it is",
+            warning=True,
+        )
+    previous = physical_id.previous_override
+    if restore_previous and previous:
+        if previous == standing_override:
+            return DeletePlan(DeleteAction.LEAVE, f"the previous override {previous} is already standing")
+        if previous in valid_certificates:
+            return DeletePlan(DeleteAction.RESTORE, f"restoring the previous override {previous}", previous)
+        return DeletePlan(
+            DeleteAction.REMOVE,
+            f"the previous override {previous} is no longer a valid certificate: removing the override",
+            warning=True,
+        )
+    return DeletePlan(DeleteAction.REMOVE, f"removing the override {standing_override}")
+
+
+def attributes(certificate: Certificate, *, region: str, previous_override: str | None) -> dict[str, str]:
+    """The resource's Fn::GetAtt attributes (all strings, dates in ISO 8601 UTC)."""
+    override_till = certificate.customer_override_valid_till
+    return {
+        "CertificateIdentifier": certificate.identifier,
+        "CertificateArn": certificate.arn,
+        "CertificateType": certificate.certificate_type,
+        "Thumbprint": certificate.thumbprint,
+        "ValidFrom": iso8601(certificate.valid_from),
+        "ValidTill": iso8601(certificate.valid_till),
+        "CustomerOverrideValidTill": iso8601(override_till) if override_till else "",
+        "Region": region,
+        "PreviousCertificateIdentifier": previous_override or "",
+    }
+
+
+def iso8601(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
