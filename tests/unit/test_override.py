@@ -1,0 +1,263 @@
+"""The pure decisions of lambda/override.py: properties, physical ids, certificate choice, Delete's plan."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from override import (
+    Certificate,
+    CertificateError,
+    DeleteAction,
+    PhysicalId,
+    PropertyError,
+    attributes,
+    choose_certificate,
+    current_override,
+    failed_create_physical_id,
+    parse_boolean,
+    parse_properties,
+    plan_delete,
+    stack_digest,
+)
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-7")
+
+
+def cert(identifier: str, *, till_year: int = 2121, override: bool = False) -> Certificate:
+    valid_till = datetime(till_year, 5, 25, 23, 34, 57, tzinfo=UTC)
+    return Certificate(
+        identifier=identifier,
+        arn=f"arn:aws:rds:eu-west-1::cert:{identifier}",
+        certificate_type="CA",
+        thumbprint="ab" * 20,
+        valid_from=datetime(2021, 5, 25, 23, 34, 57, tzinfo=UTC),
+        valid_till=valid_till,
+        customer_override=override,
+        customer_override_valid_till=valid_till if override else None,
+    )
+
+
+CATALOG = [
+    cert("rds-ca-rsa2048-g1", till_year=2061),
+    cert("rds-ca-rsa4096-g1"),
+    cert("rds-ca-ecc384-g1"),
+    cert("rds-ca-2019", till_year=2024),
+]
+
+
+class TestParseProperties:
+    def parse(self, **raw: object) -> object:
+        return parse_properties(
+            {"ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:f", **raw},
+            default_region="eu-west-1",
+            known_regions=REGIONS,
+        )
+
+    def test_defaults(self) -> None:
+        parsed = self.parse(CertificateIdentifier="rds-ca-rsa4096-g1")
+        assert parsed.certificate_identifier == "rds-ca-rsa4096-g1"
+        assert parsed.region == "eu-west-1"
+        assert parsed.restore_previous_on_delete is False
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("true", True),
+            ("TRUE", True),
+            ("True", True),
+            ("false", False),
+            ("False", False),
+            (True, True),
+            (False, False),
+            ("", False),
+        ],
+    )
+    def test_restore_previous_accepts_string_and_json_booleans(self, raw: object, expected: bool) -> None:
+        parsed = self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", RestorePreviousOnDelete=raw)
+        assert parsed.restore_previous_on_delete is expected
+
+    @pytest.mark.parametrize("raw", ["yes", "1", "ture", 1])
+    def test_restore_previous_rejects_anything_else(self, raw: object) -> None:
+        with pytest.raises(PropertyError, match=r"RestorePreviousOnDelete must be true or false"):
+            self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", RestorePreviousOnDelete=raw)
+
+    def test_region_and_service_timeout(self) -> None:
+        parsed = self.parse(
+            CertificateIdentifier="rds-ca-ecc384-g1", Region="us-east-1", ServiceTimeout="300"
+        )
+        assert parsed.region == "us-east-1"
+
+    @pytest.mark.parametrize("missing", [{}, {"CertificateIdentifier": ""}, {"CertificateIdentifier": "  "}])
+    def test_certificate_identifier_is_required(self, missing: dict[str, str]) -> None:
+        with pytest.raises(PropertyError, match=r"CertificateIdentifier is required.*rds-ca-rsa4096-g1"):
+            self.parse(**missing)
+
+    def test_unknown_property_is_named_with_the_valid_ones(self) -> None:
+        with pytest.raises(PropertyError) as error:
+            self.parse(CertificateIdentifer="rds-ca-rsa4096-g1", Regoin="eu-west-1")
+        assert str(error.value) == (
+            "Unknown properties CertificateIdentifer, Regoin: "
+            "valid properties are CertificateIdentifier, Region, RestorePreviousOnDelete"
+        )
+
+    @pytest.mark.parametrize("region", ["eu-west", "EU-WEST-1", "eu_west_1", "eu-west-1 "])
+    def test_region_shape(self, region: str) -> None:
+        with pytest.raises(PropertyError, match=r"Region .* is not an AWS region name"):
+            self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region=region)
+
+    def test_region_must_be_known_to_rds(self) -> None:
+        with pytest.raises(
+            PropertyError, match=r"'eu-west-9' is not a region where RDS.*eu-west-1, us-east-1"
+        ):
+            self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region="eu-west-9")
+
+
+def test_parse_boolean_default() -> None:
+    assert parse_boolean("X", None, default=True) is True
+
+
+class TestPhysicalId:
+    def test_round_trip(self) -> None:
+        for previous in (None, "rds-ca-rsa2048-g1"):
+            physical_id = PhysicalId("eu-west-1", previous, stack_digest("stack", "Override"))
+            assert PhysicalId.parse(str(physical_id)) == physical_id
+
+    def test_format_does_not_contain_the_declared_certificate(self) -> None:
+        physical_id = PhysicalId("eu-west-1", None, "0123456789ab")
+        assert str(physical_id) == "rds-certificate-override:v1:eu-west-1:-:0123456789ab"
+
+    def test_stack_digest_is_stable_per_resource(self) -> None:
+        assert stack_digest("stack-a", "Override") == stack_digest("stack-a", "Override")
+        assert stack_digest("stack-a", "Override") != stack_digest("stack-b", "Override")
+        assert stack_digest("stack-a", "Override") != stack_digest("stack-a", "Other")
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            None,
+            "",
+            failed_create_physical_id("1d2c3b4a"),
+            "Override",  # a placeholder CloudFormation may send
+            "my-stack-Override-1A2B3C4D5E6F",
+            "rds-certificate-override:v2:eu-west-1:-:0123456789ab",
+            "rds-certificate-override:v1:not a region:-:0123456789ab",
+            "rds-certificate-override:v1:eu-west-1::0123456789ab",
+            "rds-certificate-override:v1:eu-west-1:-",
+        ],
+    )
+    def test_anything_a_successful_create_did_not_issue_is_rejected(self, value: str | None) -> None:
+        assert PhysicalId.parse(value) is None
+
+    def test_failed_create_id_is_not_empty(self) -> None:
+        assert failed_create_physical_id("req-1") == "rds-certificate-override:create-failed:req-1"
+
+
+class TestChooseCertificate:
+    def test_known_valid_certificate(self) -> None:
+        assert choose_certificate(CATALOG, "rds-ca-ecc384-g1", NOW).identifier == "rds-ca-ecc384-g1"
+
+    def test_unknown_certificate_names_it_and_the_valid_choices(self) -> None:
+        with pytest.raises(CertificateError) as error:
+            choose_certificate(CATALOG, "rds-ca-rsa4096-g2", NOW)
+        assert str(error.value) == (
+            "CertificateIdentifier 'rds-ca-rsa4096-g2' is not an RDS CA certificate in this region: "
+            "valid choices are rds-ca-ecc384-g1, rds-ca-rsa2048-g1, rds-ca-rsa4096-g1"
+        )
+
+    def test_expired_certificate_says_when(self) -> None:
+        with pytest.raises(CertificateError, match=r"'rds-ca-2019' expired on 2024-05-25T23:34:57Z"):
+            choose_certificate(CATALOG, "rds-ca-2019", NOW)
+
+
+def test_current_override() -> None:
+    assert current_override(CATALOG) is None
+    assert current_override([*CATALOG[:2], cert("rds-ca-ecc384-g1", override=True)]) == "rds-ca-ecc384-g1"
+
+
+class TestPlanDelete:
+    VALID = frozenset({"rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"})
+
+    def plan(
+        self, *, previous: str | None = None, standing: str | None, restore: bool = False, declared: str = "X"
+    ) -> object:
+        return plan_delete(
+            PhysicalId("eu-west-1", previous, "0123456789ab"),
+            declared=declared,
+            restore_previous=restore,
+            standing_override=standing,
+            valid_certificates=self.VALID,
+        )
+
+    def test_removes_the_override_it_declares(self) -> None:
+        plan = self.plan(standing="rds-ca-rsa4096-g1", declared="rds-ca-rsa4096-g1")
+        assert plan.action is DeleteAction.REMOVE
+
+    def test_no_override_leaves(self) -> None:
+        plan = self.plan(standing=None, declared="rds-ca-rsa4096-g1")
+        assert plan.action is DeleteAction.LEAVE
+        assert not plan.warning
+
+    def test_out_of_band_change_leaves_with_a_warning(self) -> None:
+        plan = self.plan(
+            standing="rds-ca-ecc384-g1",
+            declared="rds-ca-rsa4096-g1",
+            restore=True,
+            previous="rds-ca-rsa2048-g1",
+        )
+        assert plan.action is DeleteAction.LEAVE
+        assert plan.warning
+        assert "changed outside this resource" in plan.reason
+
+    def test_restores_the_previous_override(self) -> None:
+        plan = self.plan(
+            previous="rds-ca-rsa2048-g1",
+            standing="rds-ca-rsa4096-g1",
+            declared="rds-ca-rsa4096-g1",
+            restore=True,
+        )
+        assert plan.action is DeleteAction.RESTORE
+        assert plan.restore_to == "rds-ca-rsa2048-g1"
+
+    def test_restore_without_a_previous_override_removes(self) -> None:
+        plan = self.plan(
+            previous=None, standing="rds-ca-rsa4096-g1", declared="rds-ca-rsa4096-g1", restore=True
+        )
+        assert plan.action is DeleteAction.REMOVE
+
+    def test_restore_of_an_expired_previous_override_removes_with_a_warning(self) -> None:
+        plan = self.plan(
+            previous="rds-ca-2019", standing="rds-ca-rsa4096-g1", declared="rds-ca-rsa4096-g1", restore=True
+        )
+        assert plan.action is DeleteAction.REMOVE
+        assert plan.warning
+
+    def test_restore_when_the_previous_override_is_the_declared_one_leaves_it(self) -> None:
+        plan = self.plan(
+            previous="rds-ca-rsa4096-g1",
+            standing="rds-ca-rsa4096-g1",
+            declared="rds-ca-rsa4096-g1",
+            restore=True,
+        )
+        assert plan.action is DeleteAction.LEAVE
+
+    def test_without_restore_the_previous_override_is_not_put_back(self) -> None:
+        plan = self.plan(
+            previous="rds-ca-rsa2048-g1", standing="rds-ca-rsa4096-g1", declared="rds-ca-rsa4096-g1"
+        )
+        assert plan.action is DeleteAction.REMOVE
+
+
+def test_attributes_are_strings_in_iso8601_utc() -> None:
+    data = attributes(cert("rds-ca-rsa4096-g1", override=True), region="eu-west-1", previous_override=None)
+    assert data == {
+        "CertificateIdentifier": "rds-ca-rsa4096-g1",
+        "CertificateArn": "arn:aws:rds:eu-west-1::cert:rds-ca-rsa4096-g1",
+        "CertificateType": "CA",
+        "Thumbprint": "ab" * 20,
+        "ValidFrom": "2021-05-25T23:34:57Z",
+        "ValidTill": "2121-05-25T23:34:57Z",
+        "CustomerOverrideValidTill": "2121-05-25T23:34:57Z",
+        "Region": "eu-west-1",
+        "PreviousCertificateIdentifier": "",
+    }
