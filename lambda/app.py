@@ -65,8 +65,12 @@ def _apply(properties: OverrideProperties, event: dict[str, Any], existing: Phys
     """Make `properties` stand; the physical id records the override found before a new resource."""
     region = properties.region
     certificates = rds.describe_certificates(region)
-    chosen = choose_certificate(certificates, properties.certificate_identifier, datetime.now(UTC))
     standing = current_override(certificates)
+    logger.debug(
+        "Certificates of the region",
+        extra={"region": region, "certificates": [c.identifier for c in certificates], "override": standing},
+    )
+    chosen = choose_certificate(certificates, properties.certificate_identifier, datetime.now(UTC))
     physical_id = existing or PhysicalId(
         region, standing, stack_digest(event["StackId"], event["LogicalResourceId"])
     )

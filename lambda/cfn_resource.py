@@ -29,6 +29,7 @@ logger = Logger(service=SERVICE, child=True)
 
 MAX_BODY_BYTES = 4096  # CloudFormation's limit for a custom resource response
 MAX_REASON_CHARS = 1024
+TRUNCATED = " ...(truncated)"
 # Answer a timeout this long before the function's deadline: time enough for the PUT and its retries.
 TIMEOUT_MARGIN_SECONDS = 5.0
 PUT_ATTEMPTS = 4
@@ -49,7 +50,7 @@ def response_body(
 ) -> bytes:
     """The JSON answer, never more than CloudFormation's 4096 bytes: the Reason is cut first, then Data."""
     if len(reason) > MAX_REASON_CHARS:
-        reason = reason[: MAX_REASON_CHARS - 14] + " ...(truncated)"
+        reason = reason[: MAX_REASON_CHARS - len(TRUNCATED)] + TRUNCATED
     body = {
         "Status": status,
         "Reason": reason,

@@ -1,0 +1,333 @@
+"""Tests of tools/cfn_driver.py, the local stand-in for CloudFormation, with a throwaway handler."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import ssl
+import textwrap
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cfn_driver
+import lambda_runner
+from cfn_driver import ResponseServer, cfn_stringify, invoke, make_event
+
+# A handler that answers CloudFormation itself, with urllib and the default SSL context (so it must trust
+# SSL_CERT_FILE), and reports what it saw in the response's Data. ResourceProperties.Mode picks a behaviour.
+HANDLER = textwrap.dedent(
+    """
+    import importlib.util, json, os, sys, time, urllib.error, urllib.request
+
+    def put(url, body, content_type=""):
+        request = urllib.request.Request(
+            url, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": content_type}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+
+    def handler(event, context):
+        mode = event["ResourceProperties"].get("Mode", "answer")
+        if mode == "raise":
+            raise RuntimeError("boom")
+        if mode == "sleep":
+            time.sleep(30)
+        body = {
+            "Status": "SUCCESS",
+            "PhysicalResourceId": "fixed-id",
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": {
+                "Properties": event["ResourceProperties"],
+                "Profile": os.environ.get("AWS_PROFILE"),
+                "SecretKey": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+                "SessionToken": os.environ.get("AWS_SESSION_TOKEN"),
+                "CredentialsFile": os.environ.get("AWS_SHARED_CREDENTIALS_FILE"),
+                "SysPath": sys.path,
+                "PytestVisible": importlib.util.find_spec("pytest") is not None,
+                "Context": {
+                    "function_name": context.function_name,
+                    "memory_limit_in_mb": context.memory_limit_in_mb,
+                    "invoked_function_arn": context.invoked_function_arn,
+                    "aws_request_id": context.aws_request_id,
+                    "log_group_name": context.log_group_name,
+                    "log_stream_name": context.log_stream_name,
+                    "remaining_ms": context.get_remaining_time_in_millis(),
+                },
+            },
+        }
+        if mode == "json-content-type":
+            put(event["ResponseURL"], body, content_type="application/json")
+        elif mode == "double":
+            put(event["ResponseURL"], body)
+            put(event["ResponseURL"], body)
+        else:
+            for attempt in range(1, 4):
+                body["Data"]["Attempt"] = attempt
+                try:
+                    put(event["ResponseURL"], body)
+                    return
+                except (urllib.error.URLError, ConnectionError) as error:
+                    print(f"attempt {attempt} failed: {error!r}")
+            raise RuntimeError("could not answer CloudFormation")
+    """
+)
+
+ENV = {
+    "AWS_REGION": "eu-west-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+@pytest.fixture
+def server() -> Iterator[ResponseServer]:
+    with ResponseServer() as response_server:
+        yield response_server
+
+
+@pytest.fixture
+def code_dir(tmp_path: Path) -> Path:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(HANDLER)
+    return tmp_path / "fn"
+
+
+def run(server: ResponseServer, code_dir: Path, mode: str = "answer", **kwargs: Any) -> Any:
+    """Invoke the throwaway handler with a Create request."""
+    request_id = str(uuid.uuid4())
+    event = make_event("Create", {"Mode": mode}, response_url=server.response_url(request_id))
+    return invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
+
+
+# -- make_event --------------------------------------------------------------------------------------------
+
+
+def test_make_event_sends_every_property_value_as_a_string() -> None:
+    event = make_event(
+        "Create",
+        {
+            "Enabled": True,
+            "Off": False,
+            "Timeout": 300,
+            "Ratio": 1.5,
+            "Ids": [1, "a"],
+            "Nested": {"N": 2},
+            "X": None,
+        },
+        response_url="https://example.invalid/b/req-1",
+    )
+
+    assert event["ResourceProperties"] == {
+        "ServiceToken": event["ServiceToken"],
+        "Enabled": "true",
+        "Off": "false",
+        "Timeout": "300",
+        "Ratio": "1.5",
+        "Ids": ["1", "a"],
+        "Nested": {"N": "2"},
+    }
+    with pytest.raises(TypeError):
+        cfn_stringify({"When": object()})
+
+
+def test_make_event_shapes_each_request_type() -> None:
+    url = "https://example.invalid/bucket/arn%3Aaws%3Acloudformation%7COverride%7Creq-42"
+
+    create = make_event("Create", {"A": 1}, response_url=url)
+    update = make_event("Update", {"A": 2}, physical_id="pid", old_properties={"A": 1}, response_url=url)
+    delete = make_event("Delete", {"A": 2}, physical_id="pid", response_url=url, request_id="own-id")
+
+    assert create["RequestId"] == "req-42"  # taken from the response URL's key, as CloudFormation's ends
+    assert "PhysicalResourceId" not in create
+    assert "OldResourceProperties" not in create
+    assert update["PhysicalResourceId"] == "pid"
+    assert update["OldResourceProperties"] == {"ServiceToken": update["ServiceToken"], "A": "1"}
+    assert delete["RequestId"] == "own-id"
+    assert "OldResourceProperties" not in delete
+    for event in (create, update, delete):
+        assert event["ResponseURL"] == url
+        assert event["ResourceType"] == "Custom::RdsCertificateOverride"
+        assert event["LogicalResourceId"] == "Override"
+        assert event["StackId"].startswith("arn:aws:cloudformation:")
+
+
+@pytest.mark.parametrize(
+    ("request_type", "kwargs"),
+    [
+        ("Create", {"physical_id": "pid"}),
+        ("Update", {"physical_id": "pid"}),
+        ("Update", {"old_properties": {}}),
+        ("Delete", {}),
+        ("Delete", {"physical_id": "pid", "old_properties": {}}),
+        ("Replace", {}),
+    ],
+)
+def test_make_event_refuses_what_cloudformation_never_sends(
+    request_type: str, kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError):
+        make_event(request_type, {}, response_url="https://example.invalid/b/k", **kwargs)
+
+
+# -- ResponseServer ----------------------------------------------------------------------------------------
+
+
+def test_response_url_is_shaped_like_a_presigned_s3_url(server: ResponseServer) -> None:
+    url = server.response_url("req-1")
+
+    assert re.fullmatch(
+        rf"https://127\.0\.0\.1:{server.port}/cloudformation-custom-resource-response-useast1/req-1"
+        r"\?AWSAccessKeyId=AKIA[A-Z0-9]{16}&Expires=\d{10}&Signature=[A-Za-z0-9]{20,}",
+        url,
+    )
+    assert url.endswith(f"Signature={server.signature('req-1')}")
+    assert server.response_url("req-1") == url
+    assert server.response_url("req-2") != url.replace("req-1", "req-2")  # each URL has its own secret
+
+
+def test_server_accepts_only_what_s3_would(server: ResponseServer) -> None:
+    context = ssl.create_default_context(cafile=server.ca_file)
+    good = server.response_url("req-1")
+
+    def put(url: str, content_type: str = "") -> int:
+        request = urllib.request.Request(url, data=b'{"Status": "SUCCESS"}', method="PUT")  # noqa: S310
+        request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=5) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert put(good.replace(server.signature("req-1") or "", "forged")) == 403
+    assert put(good, content_type="application/json") == 403  # signed with an empty Content-Type
+    assert put(good.replace("req-1", "never-issued")) == 403
+    assert server.response_for("req-1") is None
+    assert put(good) == 200
+    assert server.response_for("req-1") == {"Status": "SUCCESS"}
+    assert server.responses("req-1")[0].size == len(b'{"Status": "SUCCESS"}')
+    assert [a.outcome for a in server.attempts("req-1")] == [
+        "SignatureDoesNotMatch",
+        "SignatureDoesNotMatch",
+        "recorded",
+    ]
+
+
+# -- invoke ------------------------------------------------------------------------------------------------
+
+
+def test_invoke_runs_the_handler_in_a_fresh_process_and_returns_its_answer(
+    server: ResponseServer, code_dir: Path
+) -> None:
+    result = run(server, code_dir, timeout_s=30, function_name="fn-under-test", memory_mb=256)
+
+    assert result.returncode == lambda_runner.EXIT_OK, result.logs
+    assert result.status == "SUCCESS"
+    assert result.response["RequestId"] == result.request_id
+    assert len(result.responses) == 1
+    data = result.response["Data"]
+    assert data["Properties"]["Mode"] == "answer"
+    context = data["Context"]
+    assert context["function_name"] == "fn-under-test"
+    assert context["memory_limit_in_mb"] == "256"
+    assert context["invoked_function_arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:fn-under-test"
+    assert context["log_group_name"] == "/aws/lambda/fn-under-test"
+    assert context["log_stream_name"]
+    assert uuid.UUID(context["aws_request_id"])
+    assert 25_000 < context["remaining_ms"] <= 30_000
+    # Only its own code and the standard library: not the dev venv, not tools/.
+    assert data["SysPath"][0] == str(code_dir.resolve())
+    assert not data["PytestVisible"]
+    assert not any(p.endswith("tools") for p in data["SysPath"])
+    assert f"REPORT RequestId: {context['aws_request_id']}" in result.stdout
+    assert result.init_ms is not None
+    assert result.duration_ms is not None
+    assert not result.timed_out
+
+
+def test_invoke_does_not_leak_the_parent_aws_environment(
+    server: ResponseServer, code_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production-admin")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "parent-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "parent-token")
+
+    data = run(server, code_dir).response["Data"]
+
+    assert data["Profile"] is None
+    assert data["SessionToken"] is None
+    assert data["SecretKey"] == "testing"  # the caller's env, not the parent's
+    assert data["CredentialsFile"] is not None  # no ~/.aws/credentials either
+
+
+@pytest.mark.parametrize("mode", ["http500", "reset"])
+def test_fail_next_fails_attempts_without_recording_them(
+    server: ResponseServer, code_dir: Path, mode: str
+) -> None:
+    server.fail_next(2, mode)  # type: ignore[arg-type]
+
+    result = run(server, code_dir)
+
+    assert result.returncode == lambda_runner.EXIT_OK, result.logs
+    assert result.response["Data"]["Attempt"] == 3
+    assert len(result.responses) == 1
+    assert server.failed_attempts(result.request_id) == 2
+    assert [a.outcome for a in server.attempts(result.request_id)] == [mode, mode, "recorded"]
+
+
+def test_a_handler_that_raises_exits_non_zero_without_an_answer(
+    server: ResponseServer, code_dir: Path
+) -> None:
+    result = run(server, code_dir, mode="raise")
+
+    assert result.returncode == lambda_runner.EXIT_HANDLER_ERROR
+    assert result.response is None
+    assert result.responses == []
+    assert "RuntimeError: boom" in result.stderr
+
+
+def test_a_content_type_breaks_the_presigned_signature(server: ResponseServer, code_dir: Path) -> None:
+    result = run(server, code_dir, mode="json-content-type")
+
+    assert result.returncode == lambda_runner.EXIT_HANDLER_ERROR  # urllib raised HTTPError 403
+    assert result.response is None
+    assert [a.status for a in server.attempts(result.request_id)] == [403]
+
+
+def test_a_double_answer_is_recorded_twice(server: ResponseServer, code_dir: Path) -> None:
+    result = run(server, code_dir, mode="double")
+
+    assert len(result.responses) == 2
+    assert result.response == json.loads(result.responses[0].raw)
+
+
+def test_the_runner_stops_the_handler_at_the_function_timeout(server: ResponseServer, code_dir: Path) -> None:
+    result = run(server, code_dir, mode="sleep", timeout_s=1)
+
+    assert result.timed_out
+    assert result.returncode == lambda_runner.EXIT_TIMED_OUT
+    assert result.response is None
+    assert "Task timed out after 1.00 seconds" in result.stdout
+    assert result.wall_s < 5
+
+
+def test_the_driver_kills_a_process_that_overruns_its_allowance(
+    server: ResponseServer, code_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (code_dir / "stuck.py").write_text("import time\ntime.sleep(30)\ndef handler(event, context): pass\n")
+    monkeypatch.setattr(cfn_driver, "INIT_ALLOWANCE_S", 0.5)
+
+    result = run(server, code_dir, handler="stuck.handler", timeout_s=0.5)
+
+    assert result.timed_out
+    assert result.returncode == -signal.SIGKILL
+    assert result.response is None
+    assert result.wall_s < 5

@@ -1,0 +1,91 @@
+"""End to end: the built artifact (`make build`), run as Lambda would, answering over HTTPS, on the emulator.
+
+Each invocation is a fresh Python process (the runtime's 3.13 when the machine has it) whose path holds only
+the artifact and boto3, so a missing dependency or a module the artifact forgot fails here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from demo import LocalStack, local_stack, run_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACT = ROOT / ".aws-sam" / "build" / "RdsCertificateOverrideFunction"
+RUNTIME_SDK = ROOT / "build" / "lambda-runtime-sdk"
+V1 = {"CertificateIdentifier": "rds-ca-rsa4096-g1"}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def code_dirs() -> list[str]:
+    for path in (ARTIFACT, RUNTIME_SDK):
+        assert path.is_dir(), f"{path} is missing: run the tests with `make test`, which builds it"
+    return [str(ARTIFACT), str(RUNTIME_SDK)]
+
+
+@pytest.fixture
+def stack(code_dirs: list[str]) -> Iterator[LocalStack]:
+    with local_stack(code_dirs, python=os.environ.get("RUNTIME_PYTHON") or None) as local:
+        yield local
+
+
+def test_the_demo_lifecycle(stack: LocalStack) -> None:
+    assert run_demo(stack) == []
+
+
+def test_the_artifact_ships_the_handler_and_its_dependencies_but_not_the_sdk() -> None:
+    names = {path.name for path in ARTIFACT.iterdir()}
+    assert {"app.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= names
+    assert {"crhelper", "aws_lambda_powertools"} <= names
+    assert not names & {"boto3", "botocore", "s3transfer"}
+
+
+@pytest.mark.skipif(not os.environ.get("RUNTIME_PYTHON"), reason="no Python 3.13 on this machine")
+def test_the_artifact_has_bytecode_for_the_runtime() -> None:
+    assert (ARTIFACT / "__pycache__" / "app.cpython-313.pyc").is_file()
+    assert not list(ARTIFACT.rglob("*.cpython-311.pyc"))
+
+
+def test_no_log_line_holds_the_response_url_at_debug(stack: LocalStack) -> None:
+    stack.log_level = "DEBUG"
+    created = stack.send("Create", V1)
+    physical_id = created.response["PhysicalResourceId"]
+    invocations = [
+        created,
+        stack.send(
+            "Update", {"CertificateIdentifier": "rds-ca-2019"}, physical_id=physical_id, old_properties=V1
+        ),
+        stack.send("Delete", V1, physical_id=physical_id),
+        stack.send("Create", {"CertificateIdentifer": "typo"}),
+    ]
+    assert '"level":"DEBUG"' in created.logs, "the function must really log at DEBUG"
+    for invocation in invocations:
+        assert invocation.response is not None
+        signature = stack.server.signature(invocation.request_id)
+        assert signature
+        assert signature not in invocation.logs
+        assert "cloudformation-custom-resource-response" not in invocation.logs
+
+
+def test_an_init_failure_answers_failed_with_a_physical_id(stack: LocalStack) -> None:
+    invocation = stack.send("Create", V1, env={"AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
+    assert invocation.response is not None
+    assert invocation.response["Status"] == "FAILED"
+    assert "AWS_REGION is not set" in invocation.response["Reason"]
+    assert invocation.response["PhysicalResourceId"].startswith("rds-certificate-override:create-failed:")
+
+
+def test_a_failed_put_of_the_answer_is_retried(stack: LocalStack) -> None:
+    stack.server.fail_next(1, "http500")
+    stack.server.fail_next(1, "reset")
+    invocation = stack.send("Create", V1)
+    assert invocation.response is not None
+    assert invocation.response["Status"] == "SUCCESS"
+    assert stack.server.failed_attempts(invocation.request_id) == 2
+    assert len(invocation.responses) == 1
