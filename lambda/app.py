@@ -32,8 +32,6 @@ from override import (
     stack_digest,
 )
 
-logger = Logger(service=SERVICE)
-
 
 def _log_answer(body: dict[str, Any]) -> None:
     logger.info(
@@ -42,15 +40,24 @@ def _log_answer(body: dict[str, Any]) -> None:
     )
 
 
+# Nothing below may raise at import: a failed init would leave CloudFormation waiting for an answer until
+# the ServiceTimeout. Configuration errors go through helper.init_failure and every request answers FAILED.
 helper = SafeCfnResource(on_answer=_log_answer)
+try:
+    logger = Logger(service=SERVICE)
+except ValueError as error:  # e.g. POWERTOOLS_LOG_LEVEL=VERBOSE
+    logger = Logger(service=SERVICE, level="INFO")
+    helper.init_failure(
+        RuntimeError(
+            f"Bad log level setting ({error}): valid levels are DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        )
+    )
 # crhelper's own loggers write JSON like ours, and never below WARNING: at DEBUG they print the whole event.
 copy_config_to_registered_loggers(source_logger=logger, log_level="WARNING", include={"crhelper"})
 
 FUNCTION_REGION = os.environ.get("AWS_REGION", "")
 if not FUNCTION_REGION:
-    helper.init_failure(
-        RuntimeError("AWS_REGION is not set: the function cannot tell which region to manage")
-    )
+    helper.init_failure(RuntimeError("AWS_REGION is not set: the function cannot tell its default region"))
 
 
 def _properties(event: dict[str, Any]) -> OverrideProperties:

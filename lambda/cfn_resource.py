@@ -12,20 +12,23 @@ how the answer is built and delivered, because crhelper 2.0.12:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from crhelper import CfnResource
 
 from override import failed_create_physical_id
 
 SERVICE = "rds-certificate-override"
-logger = Logger(service=SERVICE, child=True)
+# A child of the handler's Powertools logger (same name prefix): its records get the same JSON and keys.
+# A plain logging logger, so that importing this module cannot fail on a bad log-level setting.
+logger = logging.getLogger(f"{SERVICE}.answer")
 
 MAX_BODY_BYTES = 4096  # CloudFormation's limit for a custom resource response
 MAX_REASON_CHARS = 1024
@@ -35,6 +38,8 @@ TIMEOUT_MARGIN_SECONDS = 5.0
 PUT_ATTEMPTS = 4
 PUT_TIMEOUT_SECONDS = 3.0
 PUT_BACKOFF_SECONDS = (0.2, 0.5, 1.0)
+
+ANSWERS_KEPT = 64
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
@@ -48,12 +53,10 @@ def response_body(
     reason: str = "",
     data: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The JSON answer, never more than CloudFormation's 4096 bytes: the Reason is cut first, then Data."""
-    if len(reason) > MAX_REASON_CHARS:
-        reason = reason[: MAX_REASON_CHARS - len(TRUNCATED)] + TRUNCATED
+    """The JSON answer, never more than CloudFormation's 4096 bytes, however long the Reason."""
     body = {
         "Status": status,
-        "Reason": reason,
+        "Reason": _truncate(reason, MAX_REASON_CHARS),
         "PhysicalResourceId": physical_id,
         "StackId": event.get("StackId", ""),
         "RequestId": event.get("RequestId", ""),
@@ -61,14 +64,26 @@ def response_body(
         "NoEcho": False,
         "Data": dict(data or {}),
     }
-    encoded = json.dumps(body).encode()
-    if len(encoded) > MAX_BODY_BYTES:
-        # Data cannot be cut meaningfully; a FAILED answer that says why is better than a rejected one.
-        body["Status"] = FAILED
-        body["Data"] = {}
-        body["Reason"] = (body["Reason"] + " " if status == FAILED else "") + "(response data too large)"
-        encoded = json.dumps(body).encode()
-    return encoded
+    if len(_encode(body)) > MAX_BODY_BYTES and body["Data"]:
+        # Attributes cannot be cut meaningfully: a FAILED answer that says why beats a rejected one.
+        body.update(
+            Status=FAILED, Data={}, Reason=f"The response data is too large for CloudFormation. {reason}"
+        )
+    # JSON escapes a character into up to 12 bytes: cut the Reason until the whole body fits.
+    while (overflow := len(_encode(body)) - MAX_BODY_BYTES) > 0:
+        shorter = _truncate(body["Reason"], len(body["Reason"]) - max(overflow // 12, 1))
+        if shorter == body["Reason"]:
+            break
+        body["Reason"] = shorter
+    return _encode(body)
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body).encode()
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - len(TRUNCATED), 0)] + TRUNCATED
 
 
 def put_response(url: str, body: bytes, *, deadline: float | None = None) -> bool:
@@ -111,6 +126,9 @@ class SafeCfnResource(CfnResource):
         self._answered = False
         self._deadline: float | None = None
         self._on_answer = on_answer
+        # Answers by RequestId: a request delivered again to this (warm) instance gets the same answer, and
+        # RDS is not asked twice. A cold instance has no memory; see README "Reliability".
+        self._answers: OrderedDict[str, bytes] = OrderedDict()
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:
         with self._answer_lock:
@@ -120,6 +138,11 @@ class SafeCfnResource(CfnResource):
         self._response_url = event.get("ResponseURL", "") if isinstance(event, dict) else ""
         remaining = context.get_remaining_time_in_millis() / 1000 if context else None
         self._deadline = time.monotonic() + remaining if remaining else None
+        previous_answer = self._answers.get(str(event.get("RequestId")))
+        if previous_answer is not None and self._response_url:
+            logger.warning("This request was answered before: sending the same answer, changing nothing")
+            put_response(self._response_url, previous_answer, deadline=self._deadline)
+            return
         super().__call__(event, context)
 
     def generate_physical_id(self, event: Mapping[str, Any]) -> str:
@@ -151,6 +174,9 @@ class SafeCfnResource(CfnResource):
         )
         data = self.Data if status == SUCCESS else {}
         body = response_body(event, status=status, physical_id=physical_id, reason=reason, data=data)
+        self._answers[str(event.get("RequestId"))] = body
+        while len(self._answers) > ANSWERS_KEPT:
+            self._answers.popitem(last=False)
         if self._on_answer:
             self._on_answer(json.loads(body))
         if not self._response_url:

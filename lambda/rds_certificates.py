@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 # Standard retry mode retries throttling and 5xx with backoff; the timeouts keep a hung connection from
 # eating the function's whole time budget, so that a FAILED answer still goes out before the deadline.
 _CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=5,
     read_timeout=10,
 )

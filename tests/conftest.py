@@ -16,3 +16,35 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
     POWERTOOLS_SERVICE_NAME="rds-certificate-override",
 )
+
+
+# Imported only now: the handler reads the environment above when it is imported.
+import io  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from botocore.retries.standard import ExponentialBackoff  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+import app  # noqa: E402
+import cfn_resource  # noqa: E402
+from harness import CloudFormation  # noqa: E402
+
+
+@pytest.fixture
+def cfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFormation]:
+    """The handler in this process, on the emulator under mock_aws, its answers captured."""
+    cloudformation = CloudFormation()
+    monkeypatch.setattr(cfn_resource, "put_response", cloudformation.put_response)
+    # The SDK's retries run as configured, without their (random, up to 20 s) sleeps.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
+    with mock_aws():
+        yield cloudformation
+
+
+@pytest.fixture
+def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What Powertools (and crhelper, through the handler it shares) writes, as Lambda would see it."""
+    stream = io.StringIO()
+    monkeypatch.setattr(app.logger.registered_handler, "stream", stream)
+    return stream

@@ -1,120 +1,31 @@
 """The handler (lambda/app.py) against the RDS certificate emulator, in-process under moto's mock_aws.
 
 Each test sends CloudFormation-shaped events (string properties) to `app.handler` and reads the answer it
-PUTs to the ResponseURL, captured at `cfn_resource.put_response`.
+PUTs to the ResponseURL (tests/harness.py; the `cfn` fixture is in tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from botocore.retries.standard import ExponentialBackoff
-from moto import mock_aws
 
 import app
 import cfn_resource
 import moto_rds_certificates as emulator
-from cfn_driver import make_event
-from lambda_runner import LambdaContext
-
-ACCOUNT = emulator.DEFAULT_ACCOUNT_ID
-REGION = "eu-west-1"
-OTHER_REGION = "us-east-1"
-SIGNATURE = "S3cr3tSignatureThatMustNeverBeLogged"
-V1 = {"CertificateIdentifier": "rds-ca-rsa4096-g1"}
-V2 = {"CertificateIdentifier": "rds-ca-ecc384-g1"}
-
-
-class CloudFormation:
-    """Sends events to the handler and keeps every answer it PUT."""
-
-    def __init__(self) -> None:
-        self.answers: list[dict[str, Any]] = []
-        self.urls: list[str] = []
-
-    def put_response(self, url: str, body: bytes, **_: Any) -> bool:
-        assert len(body) <= cfn_resource.MAX_BODY_BYTES
-        self.urls.append(url)
-        self.answers.append(json.loads(body))
-        return True
-
-    def send(
-        self,
-        request_type: str,
-        properties: dict[str, Any],
-        *,
-        physical_id: str | None = None,
-        old_properties: dict[str, Any] | None = None,
-        timeout_s: float = 60,
-        raw_properties: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        request_id = str(uuid.uuid4())
-        url = (
-            f"https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/"
-            f"arn%3Aaws%3Acloudformation/{request_id}?X-Amz-Signature={SIGNATURE}"
-        )
-        event = make_event(
-            request_type,
-            {"ServiceTimeout": 300, **properties},
-            physical_id=physical_id,
-            old_properties=old_properties,
-            response_url=url,
-            request_id=request_id,
-        )
-        if raw_properties is not None:  # a template that passes JSON values, not strings
-            event["ResourceProperties"].update(raw_properties)
-        emulator.reset_calls()
-        before = len(self.answers)
-        context = LambdaContext(
-            function_name="rds-certificate-override",
-            memory_mb=256,
-            region=REGION,
-            aws_request_id=str(uuid.uuid4()),
-            timeout_s=timeout_s,
-        )
-        app.handler(event, context)
-        assert len(self.answers) == before + 1, "CloudFormation must get exactly one answer"
-        assert self.urls[-1] == url
-        answer = self.answers[-1]
-        assert answer["PhysicalResourceId"], "CloudFormation rejects an empty physical id"
-        assert answer["RequestId"] == request_id
-        return answer
-
-
-@pytest.fixture
-def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """What Powertools (and crhelper, through the handler it shares) writes, as Lambda would see it."""
-    stream = io.StringIO()
-    monkeypatch.setattr(app.logger.registered_handler, "stream", stream)
-    return stream
-
-
-def records(stream: io.StringIO, level: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stream.getvalue().splitlines() if f'"level":"{level}"' in line]
-
-
-@pytest.fixture
-def cfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFormation]:
-    cloudformation = CloudFormation()
-    monkeypatch.setattr(cfn_resource, "put_response", cloudformation.put_response)
-    # The SDK's retries run as configured, without their (random, up to 20 s) sleeps.
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
-    with mock_aws():
-        yield cloudformation
-
-
-def override(region: str = REGION) -> str | None:
-    return emulator.current_override(ACCOUNT, region)
-
-
-def rds_calls() -> list[tuple[str, str]]:
-    return [(call.region, call.action) for call in emulator.calls()]
+from harness import (
+    ACCOUNT,
+    OTHER_REGION,
+    REGION,
+    SIGNATURE,
+    V1,
+    V2,
+    CloudFormation,
+    override,
+    rds_calls,
+    records,
+)
 
 
 class TestCreate:

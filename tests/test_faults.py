@@ -1,0 +1,237 @@
+"""Fault injection: each case checks that CloudFormation gets exactly the answer it should, and that no
+override is lost or changed by mistake.
+
+In-process cases use the `cfn` harness (tests/harness.py); the others run the built artifact in fresh
+processes through the demo's driver (tools/demo.py), at DEBUG, and also check that no log line of any of
+them holds the presigned ResponseURL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import cfn_resource
+import moto_rds_certificates as emulator
+from cfn_driver import Invocation, ResponseServer
+from demo import LocalStack, local_stack
+from harness import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_DIRS = [
+    str(ROOT / ".aws-sam/build/RdsCertificateOverrideFunction"),
+    str(ROOT / "build/lambda-runtime-sdk"),
+]
+
+
+# --- delivering the answer: cfn_resource.put_response against a local HTTPS ResponseURL -----------------
+
+
+@pytest.fixture
+def response_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ResponseServer]:
+    with ResponseServer() as server:
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
+        monkeypatch.setattr(cfn_resource, "PUT_BACKOFF_SECONDS", (0.01, 0.01, 0.01))
+        yield server
+
+
+def body_for(request_id: str) -> bytes:
+    event = {"RequestId": request_id, "StackId": "stack", "LogicalResourceId": "Override"}
+    return cfn_resource.response_body(event, status="SUCCESS", physical_id="id")
+
+
+@pytest.mark.parametrize("mode", ["http500", "reset"])
+def test_a_transient_put_failure_is_retried_and_delivered(response_server: ResponseServer, mode: str) -> None:
+    response_server.fail_next(2, mode)  # type: ignore[arg-type]
+    url = response_server.response_url("r1")
+    assert cfn_resource.put_response(url, body_for("r1")) is True
+    assert response_server.failed_attempts("r1") == 2
+    assert len(response_server.responses("r1")) == 1
+
+
+def test_a_put_that_keeps_failing_gives_up_after_a_bounded_number_of_tries(
+    response_server: ResponseServer,
+) -> None:
+    response_server.fail_next(100, "http500")
+    started = time.monotonic()
+    assert cfn_resource.put_response(response_server.response_url("r2"), body_for("r2")) is False
+    assert response_server.failed_attempts("r2") == cfn_resource.PUT_ATTEMPTS
+    assert time.monotonic() - started < 5
+
+
+def test_a_rejected_put_is_not_retried(response_server: ResponseServer) -> None:
+    url = response_server.response_url("r3").replace("Signature=", "Signature=forged")
+    assert cfn_resource.put_response(url, body_for("r3")) is False
+    assert [a.status for a in response_server.attempts("r3")] == [403]
+
+
+def test_the_put_stops_retrying_at_the_deadline(response_server: ResponseServer) -> None:
+    response_server.fail_next(100, "http500")
+    deadline = time.monotonic() + 0.5
+    cfn_resource.put_response(response_server.response_url("r4"), body_for("r4"), deadline=deadline)
+    assert response_server.failed_attempts("r4") < cfn_resource.PUT_ATTEMPTS
+
+
+# --- what the answer says ------------------------------------------------------------------------------
+
+
+def test_a_10_kb_error_message_becomes_a_truncated_reason_in_a_valid_body(
+    cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(region: str) -> None:
+        raise RuntimeError("RDS said: " + "é" * 10_240)
+
+    monkeypatch.setattr("rds_certificates.describe_certificates", fails)
+    answer = cfn.send("Create", V1)  # the harness checks: valid JSON, <= 4096 bytes, one answer
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("RDS said: ééé")
+    assert answer["Reason"].endswith(cfn_resource.TRUNCATED)
+    assert len(json.dumps(answer).encode()) <= cfn_resource.MAX_BODY_BYTES
+
+
+@pytest.mark.parametrize("char", ["x", "é", '"', "\\", "\n", "日", "🙂"])
+@pytest.mark.parametrize("length", [1_000, 1_100, 5_000, 100_000])
+def test_any_reason_fits_in_a_valid_body(char: str, length: int) -> None:
+    event = {"RequestId": "r" * 36, "StackId": "s" * 200, "LogicalResourceId": "l" * 255}
+    body = cfn_resource.response_body(
+        event, status="FAILED", physical_id="p" * 200, reason="why " + char * length
+    )
+    assert len(body) <= cfn_resource.MAX_BODY_BYTES
+    assert json.loads(body)["Reason"].startswith("why " + char)
+
+
+def test_data_too_large_for_a_response_turns_into_a_clear_failure() -> None:
+    event = {"RequestId": "r", "StackId": "s", "LogicalResourceId": "l"}
+    body = cfn_resource.response_body(event, status="SUCCESS", physical_id="id", data={"Big": "x" * 5000})
+    answer = json.loads(body)
+    assert len(body) <= cfn_resource.MAX_BODY_BYTES
+    assert (answer["Status"], answer["Data"]) == ("FAILED", {})
+    assert "response data is too large" in answer["Reason"]
+
+
+# --- RDS misbehaving -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("Throttling", 400), ("InternalFailure", 500), ("ServiceUnavailable", 503)]
+)
+def test_a_burst_within_the_retry_budget_is_absorbed(cfn: CloudFormation, code: str, status: int) -> None:
+    emulator.inject_fault("DescribeCertificates", code=code, status=status, count=3)
+    emulator.inject_fault("ModifyCertificates", code=code, status=status, count=3)
+    answer = cfn.send("Create", V1)
+    assert answer["Status"] == "SUCCESS"
+    assert override() == "rds-ca-rsa4096-g1"
+    assert len(rds_calls()) == 8  # 4 attempts each, the 4th succeeding
+
+
+@pytest.mark.parametrize(("code", "status"), [("Throttling", 400), ("ServiceUnavailable", 503)])
+def test_a_burst_longer_than_the_retry_budget_fails_clearly_and_changes_nothing(
+    cfn: CloudFormation, code: str, status: int
+) -> None:
+    emulator.set_override(ACCOUNT, REGION, "rds-ca-rsa2048-g1")
+    emulator.inject_fault("ModifyCertificates", code=code, status=status, count=None)
+    answer = cfn.send("Create", V1)
+    assert answer["Status"] == "FAILED"
+    assert f"An error occurred ({code}) when calling the ModifyCertificates operation" in answer["Reason"]
+    assert "reached max retries: 4" in answer["Reason"]  # 5 attempts in all
+    assert override() == "rds-ca-rsa2048-g1"
+
+
+# --- CloudFormation misbehaving ------------------------------------------------------------------------
+
+
+def test_the_same_create_delivered_twice_to_a_warm_instance_gets_the_same_answer(cfn: CloudFormation) -> None:
+    event = cfn.event("Create", V1)
+    first = cfn.deliver(event)
+    second = cfn.deliver(event)
+    assert second == first
+    assert rds_calls() == [], "the second delivery must not touch RDS"
+    assert override() == "rds-ca-rsa4096-g1"
+
+
+# --- the built artifact, in fresh processes ------------------------------------------------------------
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    with local_stack(CODE_DIRS, python=os.environ.get("RUNTIME_PYTHON") or None, log_level="DEBUG") as local:
+        yield local
+
+
+def assert_answered_without_leaking(stack: LocalStack, invocation: Invocation) -> dict[str, object]:
+    assert invocation.response is not None, f"no answer; logs:\n{invocation.logs[-2000:]}"
+    assert len(invocation.responses) == 1, "CloudFormation must get exactly one answer"
+    assert invocation.response["PhysicalResourceId"]
+    signature = stack.server.signature(invocation.request_id)
+    assert signature
+    assert signature not in invocation.logs
+    assert "cloudformation-custom-resource-response" not in invocation.logs
+    return invocation.response
+
+
+def test_running_out_of_time_answers_failed_before_the_deadline(stack: LocalStack) -> None:
+    stack.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 2
+    emulator.inject_delay("DescribeCertificates", stack.timeout_s + 1)
+    invocation = stack.send("Create", V1)
+    answer = assert_answered_without_leaking(stack, invocation)
+    assert answer["Status"] == "FAILED"
+    assert "about to time out" in str(answer["Reason"])
+    assert str(answer["PhysicalResourceId"]).startswith("rds-certificate-override:create-failed:")
+    assert stack.default_for_new_launches() == "rds-ca-rsa2048-g1"
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, "AWS_REGION is not set"),
+        ({"POWERTOOLS_LOG_LEVEL": "VERBOSE"}, "Bad log level setting"),
+    ],
+)
+def test_an_init_failure_answers_failed(stack: LocalStack, env: dict[str, str], reason: str) -> None:
+    for request_type, physical_id in (
+        ("Create", None),
+        ("Delete", "rds-certificate-override:v1:eu-west-1:-:ab"),
+    ):
+        invocation = stack.send(request_type, V1, physical_id=physical_id, env=env)
+        answer = assert_answered_without_leaking(stack, invocation)
+        assert answer["Status"] == "FAILED"
+        assert reason in str(answer["Reason"])
+        if physical_id:
+            assert answer["PhysicalResourceId"] == physical_id
+    assert stack.rds_calls() == []
+
+
+def test_a_failed_put_from_the_function_is_retried(stack: LocalStack) -> None:
+    stack.server.fail_next(1, "http500")
+    stack.server.fail_next(1, "reset")
+    invocation = stack.send("Create", V1)
+    assert assert_answered_without_leaking(stack, invocation)["Status"] == "SUCCESS"
+    assert stack.server.failed_attempts(invocation.request_id) == 2
+
+
+def test_the_same_create_delivered_twice_to_cold_instances_keeps_the_override(stack: LocalStack) -> None:
+    first = stack.send("Create", V1)
+    second = stack.send("Create", V1)
+    for invocation in (first, second):
+        assert assert_answered_without_leaking(stack, invocation)["Status"] == "SUCCESS"
+    assert stack.rds_calls() == ["DescribeCertificates"], "the override already stands: nothing to modify"
+    assert stack.default_for_new_launches() == "rds-ca-rsa4096-g1"
+
+
+def test_a_placeholder_delete_while_a_create_is_in_flight_removes_nothing(stack: LocalStack) -> None:
+    emulator.inject_delay("DescribeCertificates", 2.0)  # the Create's first call
+    created: list[Invocation] = []
+    create = threading.Thread(target=lambda: created.append(stack.send("Create", V1)))
+    create.start()
+    time.sleep(1.0)
+    deleted = stack.send("Delete", V1, physical_id="Override")
+    create.join()
+    assert assert_answered_without_leaking(stack, deleted)["Status"] == "SUCCESS"
+    assert assert_answered_without_leaking(stack, created[0])["Status"] == "SUCCESS"
+    assert stack.default_for_new_launches() == "rds-ca-rsa4096-g1"
