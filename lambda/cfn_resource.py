@@ -6,7 +6,8 @@ how the answer is built and delivered, because crhelper 2.0.12:
 - logs the presigned ResponseURL at DEBUG (anyone holding it can answer for the stack);
 - ignores the HTTP status of the PUT and retries a failing PUT forever;
 - can answer twice (its timer, then the function) and truncates a long Reason to its tail;
-- sleeps before every Delete (sleep_on_delete) and answers a timeout only 0.5 s before the deadline.
+- sleeps before every Delete (sleep_on_delete) and answers a timeout only 0.5 s before the deadline;
+- builds three boto3 clients for its polling mode, which this resource does not use.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from crhelper import CfnResource
+import boto3
+from crhelper import CfnResource, resource_helper
 
 from override import failed_create_physical_id
 
@@ -118,10 +120,24 @@ def put_response(url: str, body: bytes, *, deadline: float | None = None) -> boo
     return False
 
 
+class _NoPollingClients:
+    """Stands in for boto3 while crhelper initialises: its polling clients are never used."""
+
+    @staticmethod
+    def client(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
 class SafeCfnResource(CfnResource):
     def __init__(self, *, on_answer: Callable[[dict[str, Any]], None] | None = None) -> None:
-        # log_level only sets the root logger; our own logging is Powertools'. No sleep before Delete.
-        super().__init__(json_logging=False, log_level="WARNING", boto_level="WARNING", sleep_on_delete=0)
+        # crhelper builds lambda, events and logs clients for its polling mode, which this resource never
+        # uses (it answers within one invocation); they cost a cold start more than the RDS client does.
+        resource_helper.boto3 = _NoPollingClients  # type: ignore[attr-defined]
+        try:
+            # log_level only sets the root logger; our own logging is Powertools'. No sleep before Delete.
+            super().__init__(json_logging=False, log_level="WARNING", boto_level="WARNING", sleep_on_delete=0)
+        finally:
+            resource_helper.boto3 = boto3  # type: ignore[attr-defined]
         self._answer_lock = threading.Lock()
         self._answered = False
         self._deadline: float | None = None

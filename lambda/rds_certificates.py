@@ -23,15 +23,22 @@ _CLIENT_CONFIG = Config(
 
 
 @functools.cache
+def _session() -> boto3.session.Session:
+    # One session for the clients and the region list: it loads the SDK's endpoint data once.
+    return boto3.session.Session()
+
+
+@functools.cache
 def _client(region: str) -> RDSClient:
-    return boto3.client("rds", region_name=region, config=_CLIENT_CONFIG)
+    return _session().client("rds", region_name=region, config=_CLIENT_CONFIG)
 
 
-def known_regions(partition_region: str) -> list[str]:
+@functools.cache
+def known_regions(partition_region: str) -> tuple[str, ...]:
     """RDS regions the SDK knows in the partition of `partition_region` (opt-in regions included)."""
-    session = boto3.session.Session()
+    session = _session()
     partition = session.get_partition_for_region(partition_region)
-    return session.get_available_regions("rds", partition_name=partition, allow_non_regional=False)
+    return tuple(session.get_available_regions("rds", partition_name=partition, allow_non_regional=False))
 
 
 def describe_certificates(region: str) -> list[Certificate]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import logging
 
+import boto3
 import pytest
+from crhelper import resource_helper
 
 import app
 import cfn_resource
@@ -313,3 +315,9 @@ def test_the_response_url_never_reaches_a_log(
     assert len([r for r in records(json_logs, "INFO") if r["message"] == "CloudFormation request"]) == 5
     assert SIGNATURE not in logs
     assert "cloudformation-custom-resource-response" not in logs
+
+
+def test_crhelper_builds_no_polling_clients_and_keeps_its_boto3() -> None:
+    helper = app.helper
+    assert (helper._lambda_client, helper._events_client, helper._logs_client) == (None, None, None)
+    assert resource_helper.boto3 is boto3
