@@ -21,7 +21,7 @@ RESTORE_PREVIOUS_ON_DELETE = "RestorePreviousOnDelete"
 OUR_PROPERTIES = (CERTIFICATE_IDENTIFIER, REGION, RESTORE_PREVIOUS_ON_DELETE)
 CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 
-_REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _BOOLEAN_STRINGS = {"true": True, "false": False}
 
 # Physical ids are `rds-certificate-override:v1:<region>:<previous override or ->:<stack digest>`.
@@ -72,7 +72,7 @@ def parse_properties(
     region = raw.get(REGION)
     if region is None or region == "":
         region = default_region
-    elif not isinstance(region, str) or not _REGION_SHAPE.match(region):
+    elif not isinstance(region, str) or not _REGION_SHAPE.fullmatch(region):
         raise PropertyError(f"{REGION} {region!r} is not an AWS region name such as eu-west-1")
     elif known_regions and region not in known_regions:
         raise PropertyError(
@@ -120,7 +120,7 @@ class PhysicalId:
         if len(parts) != 5 or parts[0] != PHYSICAL_ID_PREFIX or parts[1] != _PHYSICAL_ID_VERSION:
             return None
         _, _, region, previous, digest = parts
-        if not _REGION_SHAPE.match(region) or not previous or not digest:
+        if not _REGION_SHAPE.fullmatch(region) or not previous or not digest:
             return None
         return cls(region, None if previous == _NO_PREVIOUS else previous, digest)
 

@@ -101,7 +101,7 @@ class TestParseProperties:
             "valid properties are CertificateIdentifier, Region, RestorePreviousOnDelete"
         )
 
-    @pytest.mark.parametrize("region", ["eu-west", "EU-WEST-1", "eu_west_1", "eu-west-1 "])
+    @pytest.mark.parametrize("region", ["eu-west", "EU-WEST-1", "eu_west_1", "eu-west-1 ", "eu-west-1\n"])
     def test_region_shape(self, region: str) -> None:
         with pytest.raises(PropertyError, match=r"Region .* is not an AWS region name"):
             self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region=region)

@@ -1,0 +1,173 @@
+"""RdsCertificateOverride: the RDS default CA certificate override of a region, as a CDK construct."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from ._provider import Provider
+
+RESOURCE_TYPE = "Custom::RdsCertificateOverride"
+
+CERTIFICATE_IDENTIFIER_PATTERN = re.compile(r"^rds-ca-[a-z0-9-]+$")
+"""The shape of an RDS CA id: the template's AllowedPattern, less its empty choice. The function checks the
+id against DescribeCertificates in the target region (some opt-in regions use region-suffixed ids)."""
+
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+"""The shape of a region name, as the function checks it."""
+
+SERVICE_TIMEOUT = Duration.seconds(300)
+"""CloudFormation fails the resource after 5 minutes without an answer, instead of its default hour."""
+
+# RETAIN_ON_UPDATE_OR_DELETE is RETAIN for this resource: its Delete after a failed Create changes nothing.
+_SUPPORTED_REMOVAL_POLICIES = (
+    RemovalPolicy.DESTROY,
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+)
+_STACK_REGION = "(the stack's region)"
+
+
+class RdsCertificateOverride(Construct):
+    """Makes an RDS CA certificate the default for new DB instances in a region (RDS ModifyCertificates).
+
+    The override is an account-wide setting of one region: a stack may hold one override per region. All
+    the overrides of a stack share one provider function, the same artifact as the SAM template's.
+
+    Example::
+
+        RdsCertificateOverride(self, "DefaultCa", certificate_identifier="rds-ca-rsa4096-g1")
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        certificate_identifier: str,
+        region: str | None = None,
+        restore_previous_on_delete: bool = False,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """Declare the override.
+
+        :param certificate_identifier: The RDS CA to make the default for new DB instances, such as
+            ``rds-ca-rsa2048-g1``, ``rds-ca-rsa4096-g1`` or ``rds-ca-ecc384-g1``. Checked for its shape here,
+            and against DescribeCertificates in the target region at deployment.
+        :param region: The region whose default to set. Default: the stack's region.
+        :param restore_previous_on_delete: When the resource is deleted, put back the override that stood
+            before it set its own, instead of removing the override. Default: False (remove it: new DB
+            instances then get the RDS system default).
+        :param removal_policy: What deleting the resource from the stack does. ``DESTROY``: the Delete
+            removes the override (or restores the previous one, see ``restore_previous_on_delete``).
+            ``RETAIN``: CloudFormation forgets the resource and the override stays as it is (also when
+            the resource is replaced because ``region`` changed). ``RETAIN_ON_UPDATE_OR_DELETE`` behaves
+            as ``RETAIN``. ``SNAPSHOT`` is rejected. Default: ``RemovalPolicy.DESTROY``.
+        :raises ValueError: an invalid property, or a second override of the same region in the stack.
+        """
+        stack = Stack.of(scope)
+        _check_certificate_identifier(certificate_identifier)
+        _check_region(region)
+        if not isinstance(restore_previous_on_delete, bool):
+            raise TypeError(f"restore_previous_on_delete must be a bool, not {restore_previous_on_delete!r}")
+        if removal_policy not in _SUPPORTED_REMOVAL_POLICIES:
+            raise ValueError(
+                f"removal_policy {removal_policy} is not supported: a certificate override has nothing to "
+                "snapshot. Use RemovalPolicy.DESTROY (the Delete removes or restores the override) or "
+                "RemovalPolicy.RETAIN (the override stays)."
+            )
+
+        # Every check before the construct joins the tree: a refused override leaves no trace in it.
+        provider = Provider.of(stack)
+        region_key = _region_key(stack, region)
+        path = f"{scope.node.path}/{id}" if scope.node.path else id
+        _check_region_is_free(provider, region_key, path)
+
+        super().__init__(scope, id)
+        provider.regions[region_key[0]] = self.node.path
+
+        properties: dict[str, str] = {
+            "CertificateIdentifier": certificate_identifier,
+            # CloudFormation hands every property to the function as a string: say it the same way.
+            "RestorePreviousOnDelete": "true" if restore_previous_on_delete else "false",
+        }
+        if region is not None:
+            properties["Region"] = region
+
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.function.function_arn,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            service_timeout=SERVICE_TIMEOUT,
+            removal_policy=removal_policy,
+        )
+
+        self.function: lambda_.IFunction = provider.function
+        """The provider function, shared by every override in the stack."""
+        self.certificate_identifier: str = self._resource.get_att_string("CertificateIdentifier")
+        """The CA now the default for new DB instances (a token: referencing it orders after the override)."""
+        self.certificate_arn: str = self._resource.get_att_string("CertificateArn")
+        """The ARN of the CA certificate."""
+        self.certificate_valid_till: str = self._resource.get_att_string("ValidTill")
+        """When the CA expires, ISO 8601 UTC (``YYYY-MM-DDThh:mm:ssZ``)."""
+        self.customer_override_valid_till: str = self._resource.get_att_string("CustomerOverrideValidTill")
+        """Until when the override stands, ISO 8601 UTC (RDS's CustomerOverrideValidTill)."""
+        self.thumbprint: str = self._resource.get_att_string("Thumbprint")
+        """The thumbprint of the CA certificate."""
+        self.previous_certificate_identifier: str = self._resource.get_att_string(
+            "PreviousCertificateIdentifier"
+        )
+        """The override that stood before this resource was created, or an empty string if none did."""
+
+
+def _region_key(stack: Stack, region: str | None) -> tuple[str, str]:
+    """What identifies the override's region within the stack, and how to name it in an error."""
+    if region is not None:
+        # An unresolved region (a parameter, say) is its token: the same token is the same region.
+        return region, region
+    if Token.is_unresolved(stack.region):
+        return _STACK_REGION, "the stack's region"
+    return stack.region, f"{stack.region} (the stack's region)"
+
+
+def _check_region_is_free(provider: Provider, region_key: tuple[str, str], path: str) -> None:
+    key, label = region_key
+    holder = provider.regions.get(key)
+    if holder is not None:
+        raise ValueError(
+            f"{path}: {holder} already overrides the RDS default certificate of {label} in this stack. "
+            "The override is one account-wide setting per region: two resources would overwrite each "
+            "other's choice, and deleting either would remove or restore the other's. Declare one "
+            "RdsCertificateOverride per region."
+        )
+
+
+def _check_certificate_identifier(value: str) -> None:
+    if Token.is_unresolved(value):
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            "certificate_identifier is required: the RDS CA to make the default for new DB instances, "
+            "e.g. rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1"
+        )
+    if not CERTIFICATE_IDENTIFIER_PATTERN.fullmatch(value):  # fullmatch: `$` lets a final \n through
+        raise ValueError(
+            f"certificate_identifier {value!r} is not an RDS CA identifier "
+            f"(pattern {CERTIFICATE_IDENTIFIER_PATTERN.pattern}), "
+            "e.g. rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1"
+        )
+
+
+def _check_region(value: str | None) -> None:
+    if value is None or Token.is_unresolved(value):
+        return
+    if not isinstance(value, str) or not REGION_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"region {value!r} is not an AWS region name such as eu-west-1; "
+            "leave it None for the stack's region"
+        )
