@@ -71,6 +71,11 @@ def test_a_rejected_put_is_not_retried(response_server: ResponseServer) -> None:
     assert [a.status for a in response_server.attempts("r3")] == [403]
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/x", "file:///etc/passwd", ""])
+def test_a_response_url_that_is_not_https_is_refused(url: str) -> None:
+    assert cfn_resource.put_response(url, body_for("r5")) is False
+
+
 def test_the_put_stops_retrying_at_the_deadline(response_server: ResponseServer) -> None:
     response_server.fail_next(100, "http500")
     deadline = time.monotonic() + 0.5

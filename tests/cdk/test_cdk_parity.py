@@ -156,3 +156,14 @@ def test_only_the_override_resource_kinds_are_synthesized(synthesized: dict[str,
     assert set(synthesized) == set(CDK_TYPES.values())
     only({k: v for k, v in synthesized.items() if v["Type"] == "AWS::Lambda::Function"})
     assert resources_of({"Resources": synthesized}, "AWS::IAM::Policy") == {}
+
+
+@pytest.mark.parametrize("resource", ["<function>", "<log group>"])
+def test_checkov_skips_the_same_checks_on_both_sides(
+    sam: dict[str, Any], synthesized: dict[str, Any], resource: str
+) -> None:
+    def skipped(side: dict[str, Any]) -> list[str]:
+        return sorted(skip["id"] for skip in side[resource]["Metadata"]["checkov"]["skip"])
+
+    assert skipped(sam["resources"]) == skipped(synthesized)
+    assert skipped(synthesized), "each skip carries its reason; none is expected to vanish"

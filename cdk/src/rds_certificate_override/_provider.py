@@ -6,7 +6,7 @@ compares the two so that they cannot drift. The code is the SAM build output its
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -47,6 +47,30 @@ _ACK_RUNTIME = Acknowledgment(
     reason="python3.13 is deliberate: the asset is the SAM template's build, whose dependencies and "
     "bytecode are for Python 3.13.",
 )
+
+
+# checkov's findings that are deliberate, with the reasons template.yaml gives for the same resources
+# (a test checks that both skip the same checks).
+_CHECKOV_LOG_GROUP_SKIPS = [
+    {
+        "id": "CKV_AWS_158",
+        "comment": "The logs hold certificate ids, stack ids and outcomes, never a secret (the ResponseURL "
+        "is never logged); CloudWatch Logs encrypts them at rest already.",
+    }
+]
+_CHECKOV_FUNCTION_SKIPS = [
+    {
+        "id": "CKV_AWS_116",
+        "comment": "No DLQ: the function answers CloudFormation itself on every outcome, and a replayed "
+        "event could not be answered (its presigned ResponseURL expires).",
+    },
+    {
+        "id": "CKV_AWS_117",
+        "comment": "No VPC: it calls only the public RDS API and the S3 ResponseURL, and needs no private "
+        "resource.",
+    },
+    {"id": "CKV_AWS_173", "comment": "The environment holds a service name and a log level, no secret."},
+]
 
 
 class Provider(Construct):
@@ -105,6 +129,8 @@ class Provider(Construct):
             environment={"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "POWERTOOLS_LOG_LEVEL": LOG_LEVEL},
         )
         Validations.of(self.function).acknowledge(_ACK_RUNTIME)
+        _skip_checkov(self.log_group, _CHECKOV_LOG_GROUP_SKIPS)
+        _skip_checkov(self.function, _CHECKOV_FUNCTION_SKIPS)
 
     @classmethod
     def of(cls, scope: Construct) -> Provider:
@@ -119,3 +145,10 @@ class Provider(Construct):
                 "that construct id is reserved in stacks that use RdsCertificateOverride"
             )
         return existing
+
+
+def _skip_checkov(construct: Construct, skips: list[dict[str, str]]) -> None:
+    resource = construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to annotate")
+    resource.add_metadata("checkov", {"skip": skips})
