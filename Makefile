@@ -26,6 +26,9 @@ CDK_ASSET := cdk/src/rds_certificate_override/function
 CDK_OUT := cdk/cdk.out
 
 export UV_PYTHON_DOWNLOADS := never
+# Compile bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (it is on CI), every run
+# would otherwise recompile aws_cdk, botocore and moto from source (seconds per synth).
+export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
