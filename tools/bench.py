@@ -90,7 +90,7 @@ def cold_start(python: str, code_dirs: list[str], rounds: int) -> list[Row]:
     return [
         Row(f"Cold import of the handler (`{HANDLER_IMPORT}`)", f"{handler:.0f} ms"),
         Row(f"Floor: `{SDK_FLOOR}`", f"{floor:.0f} ms"),
-        Row("Cold start ratio, handler / floor", f"{ratio:.2f}", "≤ 1.2", ratio <= 1.2),
+        Row("Cold start ratio, handler / floor", f"{ratio:.3f}", "≤ 1.2", ratio <= 1.2),
         Row(
             "Handler import + its RDS client (first event) / floor",
             f"{with_client:.0f} ms / {floor_again:.0f} ms = {with_client / floor_again:.2f}",
@@ -175,7 +175,7 @@ def synth(rounds: int) -> list[Row]:
     return [
         Row("Synth of the example CDK app (`python cdk/app.py`)", f"{ours:.2f} s"),
         Row("Synth of the same stack with `AwsCustomResource`", f"{alternative:.2f} s"),
-        Row("Synth ratio, construct / AwsCustomResource", f"{ratio:.2f}", "≤ 1.1", ratio <= 1.1),
+        Row("Synth ratio, construct / AwsCustomResource", f"{ratio:.3f}", "≤ 1.1", ratio <= 1.1),
     ]
 
 
