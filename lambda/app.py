@@ -104,8 +104,8 @@ def update(event: dict[str, Any], _context: Any) -> str:
     if existing is None or existing.region != properties.region:
         # A new physical id makes CloudFormation Delete the old one, which cleans up the old region.
         logger.info("Replacing the resource", extra={"region": properties.region})
-        return _apply(properties, event, existing=None)
-    return _apply(properties, event, existing=existing)
+        existing = None
+    return _apply(properties, event, existing)
 
 
 @helper.delete

@@ -158,7 +158,7 @@ class SafeCfnResource(CfnResource):
             self._answered = False
         # crhelper keeps the previous invocation's event until its own init: never answer that one.
         self._event = event
-        self._response_url = event.get("ResponseURL", "") if isinstance(event, dict) else ""
+        self._response_url = event.get("ResponseURL", "")
         remaining = context.get_remaining_time_in_millis() / 1000 if context else None
         self._deadline = time.monotonic() + remaining if remaining else None
         previous_answer = self._answers.get(str(event.get("RequestId")))

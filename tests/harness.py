@@ -97,20 +97,7 @@ class CloudFormation:
         return answer
 
     def send(
-        self,
-        request_type: str,
-        properties: dict[str, Any],
-        *,
-        physical_id: str | None = None,
-        old_properties: dict[str, Any] | None = None,
-        raw_properties: dict[str, Any] | None = None,
-        timeout_s: float = 60,
+        self, request_type: str, properties: dict[str, Any], *, timeout_s: float = 60, **options: Any
     ) -> dict[str, Any]:
-        event = self.event(
-            request_type,
-            properties,
-            physical_id=physical_id,
-            old_properties=old_properties,
-            raw_properties=raw_properties,
-        )
-        return self.deliver(event, timeout_s=timeout_s)
+        """Build an event (`options` as for `event`) and deliver it."""
+        return self.deliver(self.event(request_type, properties, **options), timeout_s=timeout_s)
