@@ -17,9 +17,10 @@ BUILD_STAMP := .aws-sam/build/.built
 ZIP := dist/rds-certificate-override-function.zip
 RUNTIME_SDK := build/lambda-runtime-sdk
 RUNTIME_SDK_STAMP := $(RUNTIME_SDK)/.installed
-# The Lambda runtime's Python (3.13), when this machine has it: bytecode for the artifact, and the demo's
+# The Lambda runtime's Python (template.yaml's Runtime), when this machine has it: bytecode for the artifact and the demo's
 # function processes. Without it the build skips bytecode and the demo runs the function with python3.
-export RUNTIME_PYTHON ?= $(shell tools/runtime-python)
+export RUNTIME_VERSION := $(shell sed -n 's/^ *Runtime: python//p' template.yaml)
+export RUNTIME_PYTHON ?= $(shell tools/runtime-python $(RUNTIME_VERSION))
 LAMBDA_SOURCES := $(wildcard lambda/*.py) lambda/requirements.txt lambda/Makefile
 # The CDK construct (cdk/) ships the SAM build output as its Lambda asset: one build for both.
 CDK_ASSET := cdk/src/rds_certificate_override/function
