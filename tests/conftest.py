@@ -20,6 +20,7 @@ os.environ.update(
 
 # Imported only now: the handler reads the environment above when it is imported.
 import io  # noqa: E402
+import logging  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
@@ -28,18 +29,7 @@ from moto import mock_aws  # noqa: E402
 
 import app  # noqa: E402
 import cfn_resource  # noqa: E402
-from harness import CloudFormation  # noqa: E402
-
-
-@pytest.fixture
-def cfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFormation]:
-    """The handler in this process, on the emulator under mock_aws, its answers captured."""
-    cloudformation = CloudFormation()
-    monkeypatch.setattr(cfn_resource, "put_response", cloudformation.put_response)
-    # The SDK's retries run as configured, without their (random, up to 20 s) sleeps.
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
-    with mock_aws():
-        yield cloudformation
+from harness import SIGNATURE, CloudFormation  # noqa: E402
 
 
 @pytest.fixture
@@ -48,3 +38,22 @@ def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     stream = io.StringIO()
     monkeypatch.setattr(app.logger.registered_handler, "stream", stream)
     return stream
+
+
+@pytest.fixture
+def cfn(monkeypatch: pytest.MonkeyPatch, json_logs: io.StringIO) -> Iterator[CloudFormation]:
+    """The handler in this process, on the emulator under mock_aws, its answers captured, logging at DEBUG.
+
+    Whatever the test does, the presigned ResponseURL's signature must not reach the log.
+    """
+    cloudformation = CloudFormation()
+    monkeypatch.setattr(cfn_resource, "put_response", cloudformation.put_response)
+    # The SDK's retries run as configured, without their (random, up to 20 s) sleeps.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
+    app.logger.setLevel(logging.DEBUG)
+    try:
+        with mock_aws():
+            yield cloudformation
+    finally:
+        app.logger.setLevel(logging.INFO)
+    assert SIGNATURE not in json_logs.getvalue()
