@@ -14,7 +14,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class LocalStack:
     logical_id: str = "Override"
     log_level: str = "INFO"
     timeout_s: float = 60
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def environment(self) -> dict[str, str]:
         return {
@@ -87,13 +88,17 @@ class LocalStack:
         return [call.action for call in emulator.calls()]
 
     def rds(self, region: str | None = None) -> Any:
-        return boto3.client(
-            "rds",
-            region_name=region or self.region,
-            endpoint_url=self.rds_endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - the emulator takes dummies
-        )
+        """A client of the emulator, as "another team" would use RDS (one per region, made once)."""
+        region = region or self.region
+        if region not in self._clients:
+            self._clients[region] = boto3.client(
+                "rds",
+                region_name=region,
+                endpoint_url=self.rds_endpoint,
+                aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+        return self._clients[region]
 
     def default_for_new_launches(self, region: str | None = None) -> str:
         return str(self.rds(region).describe_certificates()["DefaultCertificateForNewLaunches"])
