@@ -31,6 +31,7 @@ from override import (
     plan_delete,
     stack_digest,
 )
+from version import __version__
 
 
 def _log_answer(body: dict[str, Any]) -> None:
@@ -153,6 +154,9 @@ def handler(event: dict[str, Any], context: Any) -> None:
     )
     logger.info(
         "CloudFormation request",
-        extra={"request": {key: value for key, value in event.items() if key != "ResponseURL"}},
+        extra={
+            "version": __version__,
+            "request": {key: value for key, value in event.items() if key != "ResponseURL"},
+        },
     )
     helper(event, context)
