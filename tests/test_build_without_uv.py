@@ -95,7 +95,7 @@ def test_sam_build_without_uv_installs_the_same_modules_as_the_uv_build(pip_arti
 def test_the_handler_of_the_pip_build_imports(pip_artifact: Path) -> None:
     assert RUNTIME_SDK.is_dir(), f"{RUNTIME_SDK} is missing: run the tests with `make test`, which builds it"
     # -S: only the artifact and the runtime's boto3 on the path, as in Lambda.
-    result = subprocess.run(  # noqa: S603 - a fixed argv
+    result = subprocess.run(
         [sys.executable, "-S", "-c", "import app, version; print(version.__version__)"],
         env={
             "PYTHONPATH": os.pathsep.join([str(pip_artifact), str(RUNTIME_SDK)]),
