@@ -1,5 +1,6 @@
 # rds-certificate-override. `make` lists the targets. Every target bootstraps what it needs on first use:
-# uv (pinned) in .tools/, then the locked environment in .venv/ (uv.lock).
+# uv (pinned) in .tools/, then the locked environment in .venv/ (uv.lock). Steps print one `==>` line each;
+# the output of the noisy ones (pip, uv, sam build) goes to build/logs/ and is shown only when they fail.
 .DEFAULT_GOAL := help
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -33,18 +34,32 @@ export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install lock test lint format build demo bench deploy cdk-asset synth cdk-wheel clean distclean
+LOGS := build/logs
+# $(call logged,NAME,COMMAND): run COMMAND with its output in $(LOGS)/NAME.log, shown only if it fails.
+logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
+	|| { cat $(LOGS)/$(1).log; echo "==> failed: the output above is in $(LOGS)/$(1).log" >&2; exit 1; }
+
+# The release version: lambda/version.py, the one place it is set.
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' lambda/version.py)
+RELEASE_DIR := dist/release
+RELEASE_BUILD := build/release
+RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
+STACK_NAME ?= rds-certificate-override
+
+.PHONY: help install lock test lint format build demo invoke bench deploy delete release cdk-asset synth cdk-wheel \
+	clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 $(UV):
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@echo "==> installing uv $(UV_VERSION) into .tools/"
+	@$(call logged,uv,$(PYTHON) -m venv .tools && .tools/bin/pip install --disable-pip-version-check uv==$(UV_VERSION))
 
 $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked
-	touch $@
+	@echo "==> installing the development environment into .venv/ (uv.lock; the first time takes a few minutes)"
+	@$(UV) sync --locked --quiet
+	@touch $@
 
 install: $(VENV_STAMP) ## Create .venv with the locked development dependencies
 
@@ -53,21 +68,24 @@ lock: | $(UV) ## Re-resolve uv.lock and lambda/requirements.txt after editing py
 	$(UV) export --frozen --only-group lambda --no-emit-project --no-header -o lambda/requirements.txt
 
 $(BUILD_STAMP): $(LAMBDA_SOURCES) template.yaml $(VENV_STAMP)
-	UV=$(UV) $(RUN) sam build --template template.yaml
-	mkdir -p dist && rm -f $(ZIP)
-	cd $(FUNCTION_DIR) && $(UV) run --project $(CURDIR) --locked --no-sync python -m zipfile -c $(CURDIR)/$(ZIP) *
-	touch $@
+	@echo "==> building the function (sam build, no Docker)"
+	@$(call logged,sam-build,UV=$(UV) $(RUN) sam build --template template.yaml)
+	@mkdir -p dist && rm -f $(ZIP)
+	@cd $(FUNCTION_DIR) && $(UV) run --project $(CURDIR) --locked --no-sync python -m zipfile -c $(CURDIR)/$(ZIP) *
+	@touch $@
 
 build: $(BUILD_STAMP) ## Build the Lambda artifact offline (sam build, no Docker) and zip it into dist/
 	@echo "artifact: $(FUNCTION_DIR) ($$(du -sk $(FUNCTION_DIR) | cut -f1) KiB), zip: $(ZIP) ($$(du -k $(ZIP) | cut -f1) KiB)"
 
+# Compiled by the runtime's Python, as the Lambda runtime's own boto3 is: cold starts compare fairly.
 $(RUNTIME_SDK_STAMP): uv.lock | $(VENV_STAMP)
-	rm -rf $(RUNTIME_SDK)
-	$(UV) export --frozen --only-group lambda-runtime --no-emit-project --no-header -o build/lambda-runtime.txt
-	# Compiled by the runtime's Python, as the Lambda runtime's own boto3 is: cold starts compare fairly.
-	$(UV) pip install --quiet --require-hashes --target $(RUNTIME_SDK) -r build/lambda-runtime.txt \
+	@echo "==> installing boto3 beside the function, as the Lambda runtime provides it ($(RUNTIME_SDK))"
+	@rm -rf $(RUNTIME_SDK)
+	@$(UV) export --quiet --frozen --only-group lambda-runtime --no-emit-project --no-header \
+		-o build/lambda-runtime.txt
+	@$(UV) pip install --quiet --require-hashes --target $(RUNTIME_SDK) -r build/lambda-runtime.txt \
 		$(if $(RUNTIME_PYTHON),--python $(RUNTIME_PYTHON) --compile-bytecode)
-	touch $@
+	@touch $@
 
 test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Run the whole test suite (unit, emulator, end to end, CDK)
 	$(RUN) pytest
@@ -93,7 +111,14 @@ format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff check --fix .
 
 demo: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play a stack's lifecycle against the local RDS emulator
-	$(RUN) python tools/demo.py --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
+	@echo "==> playing the demo"
+	@$(RUN) python tools/demo.py --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
+
+invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: make invoke EVENT=events/create.json
+	@test -n "$(EVENT)" || { echo "EVENT is required, e.g. make invoke EVENT=events/create.json" \
+		"(samples: $(wildcard events/*.json))" >&2; exit 2; }
+	@$(RUN) python tools/invoke.py $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
+		$(if $(OVERRIDE),--override $(OVERRIDE))
 
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
@@ -101,20 +126,59 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Measure cold s
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided
 
+# The region: REGION=..., else AWS_REGION, AWS_DEFAULT_REGION, the region `make deploy` saved in
+# samconfig.toml, the AWS profile's; tools/stack_region.py says so when there is none.
+delete: $(VENV_STAMP) ## Delete the stack (sam delete): STACK_NAME=rds-certificate-override, REGION=...
+	@region="$$($(RUN) python tools/stack_region.py)" \
+		&& echo "==> sam delete --stack-name $(STACK_NAME) --region $$region" \
+		&& $(RUN) sam delete --stack-name $(STACK_NAME) --region "$$region"
+
 # app.py stands for the whole copy; cp gives it a fresh mtime, newer than the build stamp.
 $(CDK_ASSET)/app.py: $(BUILD_STAMP)
-	rm -rf $(CDK_ASSET)
-	cp -R $(FUNCTION_DIR) $(CDK_ASSET)
+	@rm -rf $(CDK_ASSET)
+	@cp -R $(FUNCTION_DIR) $(CDK_ASSET)
 
 cdk-asset: $(CDK_ASSET)/app.py ## Copy the built function into the CDK package (cdk/) as its Lambda asset
 
 synth: $(CDK_ASSET)/app.py ## Synthesize the example CDK app (cdk/app.py) into cdk/cdk.out, offline
-	rm -rf $(CDK_OUT)
-	CDK_OUTDIR=$(CDK_OUT) $(RUN) python cdk/app.py
+	@rm -rf $(CDK_OUT)
+	@CDK_OUTDIR=$(CDK_OUT) $(RUN) python cdk/app.py
 	@echo "synthesized: $$(ls $(CDK_OUT)/*.template.json)"
 
 cdk-wheel: $(CDK_ASSET)/app.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
+
+# Needs only uv and python3 (no .venv, no SAM CLI): the function is built by lambda/Makefile as `sam build`
+# runs it, the construct's wheel and sdist by `uv build` (its own build dependencies) from a copy of cdk/
+# that holds this build as its asset. The SAM template's CodeUri names the zip: `sam package` uploads it
+# (README, "Install"). The StackSet template is added when this Makefile has a stackset target.
+release: | $(UV) ## Build dist/release/: function zip, SAM and StackSet templates, CDK wheel and sdist, SHA256SUMS
+	@echo "==> release $(VERSION) into $(RELEASE_DIR)/"
+	@rm -rf $(RELEASE_DIR) $(RELEASE_BUILD) && mkdir -p $(RELEASE_DIR) $(RELEASE_BUILD)/function
+	@echo "==> building the function (lambda/Makefile)"
+	@$(call logged,release-function,$(MAKE) -C lambda build-$(FUNCTION) \
+		ARTIFACTS_DIR=$(CURDIR)/$(RELEASE_BUILD)/function UV=$(UV))
+	@cd $(RELEASE_BUILD)/function && $(PYTHON) -m zipfile -c $(CURDIR)/$(RELEASE_DIR)/$(RELEASE_ZIP) *
+	@echo "==> writing the SAM template (CodeUri: $(RELEASE_ZIP)), its README and LICENSE"
+	@sed -e 's|^      CodeUri: lambda/$$|      CodeUri: $(RELEASE_ZIP)|' \
+		-e '/^      # lambda\/Makefile: no Docker/d' -e '/^      BuildMethod: makefile$$/d' \
+		template.yaml > $(RELEASE_DIR)/template.yaml
+	@grep -q '^      CodeUri: $(RELEASE_ZIP)$$' $(RELEASE_DIR)/template.yaml
+	@cp README.md LICENSE CHANGELOG.md $(RELEASE_DIR)/
+	@if grep -q '^stackset:' Makefile; then \
+		echo "==> building the StackSet template (make stackset)"; \
+		$(MAKE) --no-print-directory stackset && cp dist/stackset/template.json $(RELEASE_DIR)/stackset-template.json; \
+	fi
+	@echo "==> building the CDK package's wheel and sdist (uv build)"
+	@mkdir -p $(RELEASE_BUILD)/cdk/src
+	@cp cdk/pyproject.toml cdk/hatch_build.py cdk/README.md cdk/LICENSE $(RELEASE_BUILD)/cdk/
+	@cp -R cdk/src/rds_certificate_override $(RELEASE_BUILD)/cdk/src/
+	@rm -rf $(RELEASE_BUILD)/cdk/src/rds_certificate_override/function
+	@cp -R $(RELEASE_BUILD)/function $(RELEASE_BUILD)/cdk/src/rds_certificate_override/function
+	@$(call logged,release-cdk,$(UV) build --out-dir $(RELEASE_DIR) $(RELEASE_BUILD)/cdk)
+	@rm -f $(RELEASE_DIR)/.gitignore
+	@cd $(RELEASE_DIR) && $$(command -v sha256sum || echo shasum -a 256) -- * > SHA256SUMS
+	@echo "==> done:" && ls -1 $(RELEASE_DIR) | sed 's/^/    /'
 
 clean: ## Remove build outputs
 	rm -rf .aws-sam build dist cdk.out $(CDK_OUT) $(CDK_ASSET) .pytest_cache .mypy_cache .ruff_cache

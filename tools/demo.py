@@ -103,6 +103,14 @@ class LocalStack:
     def default_for_new_launches(self, region: str | None = None) -> str:
         return str(self.rds(region).describe_certificates()["DefaultCertificateForNewLaunches"])
 
+    def describe_default(self, region: str | None = None) -> str:
+        """The default CA for new launches, and whether it is an override or the RDS system default."""
+        answer = self.rds(region).describe_certificates()
+        overridden = any(certificate.get("CustomerOverride") for certificate in answer["Certificates"])
+        return (
+            f"{answer['DefaultCertificateForNewLaunches']} ({'override' if overridden else 'system default'})"
+        )
+
 
 @contextmanager
 def local_stack(code_dirs: list[str], *, python: str | None = None, **options: Any) -> Iterator[LocalStack]:
@@ -144,7 +152,7 @@ def run_demo(stack: LocalStack) -> list[str]:
 
     def step(number: int, title: str, invocation: Invocation, status: str, default: str) -> str:
         rds_calls = stack.rds_calls()
-        now = stack.default_for_new_launches()
+        now = stack.describe_default()
         _show(number, title, invocation, rds_calls, now)
         answer = invocation.response or {}
         if answer.get("Status") != status:
@@ -155,28 +163,44 @@ def run_demo(stack: LocalStack) -> list[str]:
             problems.append(f"step {number}: empty PhysicalResourceId")
         return str(answer.get("PhysicalResourceId", ""))
 
-    print(f"Region {stack.region}: DefaultCertificateForNewLaunches = {stack.default_for_new_launches()}\n")
+    print(f"Region {stack.region}: DefaultCertificateForNewLaunches = {stack.describe_default()}\n")
     v1 = {"CertificateIdentifier": "rds-ca-rsa4096-g1", "RestorePreviousOnDelete": False}
     created = stack.send("Create", v1)
     physical_id = step(
-        1, "Create  CertificateIdentifier=rds-ca-rsa4096-g1", created, "SUCCESS", "rds-ca-rsa4096-g1"
+        1,
+        "Create  CertificateIdentifier=rds-ca-rsa4096-g1",
+        created,
+        "SUCCESS",
+        "rds-ca-rsa4096-g1 (override)",
     )
 
     v2 = {**v1, "CertificateIdentifier": "rds-ca-ecc384-g1"}
     updated = stack.send("Update", v2, physical_id=physical_id, old_properties=v1)
-    step(2, "Update  CertificateIdentifier=rds-ca-ecc384-g1", updated, "SUCCESS", "rds-ca-ecc384-g1")
+    step(
+        2, "Update  CertificateIdentifier=rds-ca-ecc384-g1", updated, "SUCCESS", "rds-ca-ecc384-g1 (override)"
+    )
     if (updated.response or {}).get("PhysicalResourceId") != physical_id:
         problems.append("step 2: an in-place update changed the physical id")
 
     deleted = stack.send("Delete", v2, physical_id=physical_id)
-    step(3, "Delete  (removes the override this stack set)", deleted, "SUCCESS", "rds-ca-rsa2048-g1")
+    step(
+        3,
+        "Delete  (removes the override this stack set)",
+        deleted,
+        "SUCCESS",
+        "rds-ca-rsa2048-g1 (system default)",
+    )
 
     print("\n    ...another team sets rds-ca-rsa2048-g1 as an override by hand...\n")
     stack.rds().modify_certificates(CertificateIdentifier="rds-ca-rsa2048-g1")
     typo = {"CertificateIdentifier": "rds-ca-rsa4096-g2"}
     failed = stack.send("Create", typo)
     failed_id = step(
-        4, "Create  CertificateIdentifier=rds-ca-rsa4096-g2 (a typo)", failed, "FAILED", "rds-ca-rsa2048-g1"
+        4,
+        "Create  CertificateIdentifier=rds-ca-rsa4096-g2 (a typo)",
+        failed,
+        "FAILED",
+        "rds-ca-rsa2048-g1 (override)",
     )
     cleanup = stack.send("Delete", typo, physical_id=failed_id)
     step(
@@ -184,7 +208,7 @@ def run_demo(stack: LocalStack) -> list[str]:
         "Delete  after the failed Create (the other team's override stays)",
         cleanup,
         "SUCCESS",
-        "rds-ca-rsa2048-g1",
+        "rds-ca-rsa2048-g1 (override)",
     )
     return problems
 
