@@ -5,11 +5,19 @@ function of this repository's SAM template, shipped prebuilt in the package (no 
 """
 
 from ._asset import AssetMissingError, asset_directory
-from ._construct import CERTIFICATE_IDENTIFIER_PATTERN, RESOURCE_TYPE, RdsCertificateOverride
+from ._construct import (
+    CERTIFICATE_IDENTIFIER_PATTERN,
+    PUBLISHED_CERTIFICATE_AUTHORITIES,
+    RESOURCE_TYPE,
+    UNPUBLISHED_CERTIFICATE_WARNING,
+    RdsCertificateOverride,
+)
 
 __all__ = [
     "CERTIFICATE_IDENTIFIER_PATTERN",
+    "PUBLISHED_CERTIFICATE_AUTHORITIES",
     "RESOURCE_TYPE",
+    "UNPUBLISHED_CERTIFICATE_WARNING",
     "AssetMissingError",
     "RdsCertificateOverride",
     "asset_directory",

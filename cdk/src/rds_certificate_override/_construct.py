@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -15,6 +15,13 @@ RESOURCE_TYPE = "Custom::RdsCertificateOverride"
 CERTIFICATE_IDENTIFIER_PATTERN = re.compile(r"^rds-ca-[a-z0-9-]+$")
 """The shape of an RDS CA id: the template's AllowedPattern, less its empty choice. The function checks the
 id against DescribeCertificates in the target region (some opt-in regions use region-suffixed ids)."""
+
+PUBLISHED_CERTIFICATE_AUTHORITIES = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
+"""The CAs RDS publishes in every region. Some opt-in regions use region-suffixed ids, such as
+``rds-ca-rsa2048-g1-<suffix>``: an id that starts with one of these and a hyphen is accepted as well."""
+
+UNPUBLISHED_CERTIFICATE_WARNING = "rds-certificate-override:unpublishedCertificateAuthority"
+"""The id of the synth warning for a CA id RDS does not publish (acknowledge it with this id)."""
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 """The shape of a region name, as the function checks it."""
@@ -97,7 +104,7 @@ class RdsCertificateOverride(Construct):
         if region is not None:
             properties["Region"] = region
 
-        self._resource = CustomResource(
+        self.resource = CustomResource(
             self,
             "Resource",
             service_token=provider.function.function_arn,
@@ -106,23 +113,31 @@ class RdsCertificateOverride(Construct):
             service_timeout=SERVICE_TIMEOUT,
             removal_policy=removal_policy,
         )
+        """The ``Custom::RdsCertificateOverride`` resource (for dependencies, or attributes not typed here)."""
+        _warn_if_unpublished(self, certificate_identifier)
 
         self.function: lambda_.IFunction = provider.function
         """The provider function, shared by every override in the stack."""
-        self.certificate_identifier: str = self._resource.get_att_string("CertificateIdentifier")
+        self.certificate_identifier: str = self.resource.get_att_string("CertificateIdentifier")
         """The CA now the default for new DB instances (a token: referencing it orders after the override)."""
-        self.certificate_arn: str = self._resource.get_att_string("CertificateArn")
+        self.certificate_arn: str = self.resource.get_att_string("CertificateArn")
         """The ARN of the CA certificate."""
-        self.certificate_valid_till: str = self._resource.get_att_string("ValidTill")
+        self.certificate_valid_till: str = self.resource.get_att_string("ValidTill")
         """When the CA expires, ISO 8601 UTC (``YYYY-MM-DDThh:mm:ssZ``)."""
-        self.customer_override_valid_till: str = self._resource.get_att_string("CustomerOverrideValidTill")
+        self.customer_override_valid_till: str = self.resource.get_att_string("CustomerOverrideValidTill")
         """Until when the override stands, ISO 8601 UTC (RDS's CustomerOverrideValidTill)."""
-        self.thumbprint: str = self._resource.get_att_string("Thumbprint")
+        self.thumbprint: str = self.resource.get_att_string("Thumbprint")
         """The thumbprint of the CA certificate."""
-        self.previous_certificate_identifier: str = self._resource.get_att_string(
+        self.previous_certificate_identifier: str = self.resource.get_att_string(
             "PreviousCertificateIdentifier"
         )
         """The override that stood before this resource was created, or an empty string if none did."""
+        self.certificate_type: str = self.resource.get_att_string("CertificateType")
+        """The certificate's type, ``CA``."""
+        self.certificate_valid_from: str = self.resource.get_att_string("ValidFrom")
+        """When the CA became valid, ISO 8601 UTC (``YYYY-MM-DDThh:mm:ssZ``)."""
+        self.region: str = self.resource.get_att_string("Region")
+        """The region whose default this resource manages (the ``region`` given, else the stack's)."""
 
 
 def _region_key(stack: Stack, region: str | None) -> tuple[str, str]:
@@ -161,6 +176,20 @@ def _check_certificate_identifier(value: str) -> None:
             f"(pattern {CERTIFICATE_IDENTIFIER_PATTERN.pattern}), "
             "e.g. rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1"
         )
+
+
+def _warn_if_unpublished(scope: Construct, value: str) -> None:
+    """Warn at synth about a near miss (``rds-ca-rsa4096``): the deployment would fail on it."""
+    if Token.is_unresolved(value) or value in PUBLISHED_CERTIFICATE_AUTHORITIES:
+        return
+    if value.startswith(tuple(f"{ca}-" for ca in PUBLISHED_CERTIFICATE_AUTHORITIES)):
+        return  # a region-suffixed id of a published CA
+    Annotations.of(scope).add_warning_v2(
+        UNPUBLISHED_CERTIFICATE_WARNING,
+        f"certificate_identifier {value!r} is not a CA that RDS publishes "
+        f"({', '.join(PUBLISHED_CERTIFICATE_AUTHORITIES)}, or one of them with a region suffix): the "
+        "deployment fails unless the target region's DescribeCertificates lists it.",
+    )
 
 
 def _check_region(value: str | None) -> None:

@@ -1,0 +1,36 @@
+"""cdk/cdk.json sets the feature flags aws-cdk-lib recommends: the CDK CLI has none to report missing."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import aws_cdk
+
+from cdk_support import ROOT, load_example_app, new_app, template_of
+
+
+def recommended_flags() -> dict[str, Any]:
+    """aws-cdk-lib's recommended-feature-flags.json (what `cdk init` writes), from the installed version."""
+    (bundle,) = (Path(aws_cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz")
+    with tarfile.open(bundle) as tar:
+        member = tar.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        return dict(json.load(member))
+
+
+def test_cdk_json_sets_every_recommended_flag() -> None:
+    context = json.loads((ROOT / "cdk" / "cdk.json").read_text())["context"]
+    recommended = recommended_flags()
+    assert {key: context.get(key) for key in recommended} == recommended
+
+
+def test_the_flags_do_not_change_what_the_example_app_synthesizes() -> None:
+    # `make synth` runs the app without the CLI (no cdk.json context); `npx aws-cdk@2 synth` reads it.
+    example = load_example_app()
+    context = json.loads((ROOT / "cdk" / "cdk.json").read_text())["context"]
+    with_flags = template_of(example.example_stack(new_app(**context)))
+    without = template_of(example.example_stack(new_app()))
+    assert with_flags == without
