@@ -46,8 +46,8 @@ RELEASE_BUILD := build/release
 RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock test lint format build demo invoke bench deploy delete release cdk-asset synth cdk-wheel \
-	clean distclean
+.PHONY: help install lock test lint format build demo invoke bench deploy outputs delete release cdk-asset synth \
+	cdk-wheel clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -126,8 +126,15 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Measure cold s
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided
 
-# The region: REGION=..., else AWS_REGION, AWS_DEFAULT_REGION, the region `make deploy` saved in
-# samconfig.toml, the AWS profile's; tools/stack_region.py says so when there is none.
+# The stack's region, for outputs and delete: REGION=..., else AWS_REGION, AWS_DEFAULT_REGION, the region
+# `make deploy` saved in samconfig.toml, the AWS profile's; tools/stack_region.py says so when there is none.
+outputs: $(VENV_STAMP) ## Show the deployed stack's outputs and the region's default CA for new DB instances
+	@region="$$($(RUN) python tools/stack_region.py)" \
+		&& $(RUN) sam list stack-outputs --stack-name $(STACK_NAME) --region "$$region" --output table \
+		&& $(RUN) python -c 'import sys, boto3; print("DefaultCertificateForNewLaunches =", \
+			boto3.client("rds", region_name=sys.argv[1]).describe_certificates()["DefaultCertificateForNewLaunches"])' \
+			"$$region"
+
 delete: $(VENV_STAMP) ## Delete the stack (sam delete): STACK_NAME=rds-certificate-override, REGION=...
 	@region="$$($(RUN) python tools/stack_region.py)" \
 		&& echo "==> sam delete --stack-name $(STACK_NAME) --region $$region" \

@@ -1,0 +1,71 @@
+"""The CDK samples of README.md and cdk/README.md run as printed, and pass `mypy --strict`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cdk_support import ROOT
+
+READMES = [ROOT / "README.md", ROOT / "cdk" / "README.md"]
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def complete_apps() -> list[tuple[str, str]]:
+    """Every Python block of the READMEs that is a whole app (it ends with app.synth())."""
+    return [
+        (f"{readme.relative_to(ROOT)}#{number}", block)
+        for readme in READMES
+        for number, block in enumerate(PYTHON_BLOCK.findall(readme.read_text()))
+        if "app.synth()" in block
+    ]
+
+
+SAMPLES = complete_apps()
+
+
+def test_each_readme_has_a_complete_sample() -> None:
+    assert {name.split("#")[0] for name, _ in SAMPLES} == {"README.md", "cdk/README.md"}
+
+
+@pytest.mark.parametrize(("name", "code"), SAMPLES, ids=[name for name, _ in SAMPLES])
+def test_the_sample_synthesizes_as_printed(name: str, code: str, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(code)
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=tmp_path,
+        env={**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (template_path,) = (tmp_path / "cdk.out").glob("*.template.json")
+    template = json.loads(template_path.read_text())
+    types = {resource["Type"] for resource in template["Resources"].values()}
+    assert "Custom::RdsCertificateOverride" in types
+    assert template["Outputs"]
+
+
+def test_the_samples_pass_mypy_strict(tmp_path: Path) -> None:
+    # One mypy run for all: loading aws_cdk's types is most of its time.
+    files = []
+    for number, (_, code) in enumerate(SAMPLES):
+        files.append(tmp_path / f"readme_sample_{number}.py")
+        files[-1].write_text(code)
+    result = subprocess.run(  # noqa: S603 - this interpreter's mypy
+        [sys.executable, "-m", "mypy", "--strict", *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
