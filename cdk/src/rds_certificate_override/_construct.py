@@ -113,7 +113,7 @@ class RdsCertificateOverride(Construct):
             service_timeout=SERVICE_TIMEOUT,
             removal_policy=removal_policy,
         )
-        """The ``Custom::RdsCertificateOverride`` resource (for dependencies, or attributes not typed here)."""
+        """The ``Custom::RdsCertificateOverride`` resource: for dependencies, or attributes not typed here."""
         _warn_if_unpublished(self, certificate_identifier)
 
         self.function: lambda_.IFunction = provider.function
