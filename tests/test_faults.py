@@ -8,7 +8,9 @@ them holds the presigned ResponseURL.
 
 from __future__ import annotations
 
+import http.client
 import json
+import logging
 import os
 import threading
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import app
 import cfn_resource
 import moto_rds_certificates as emulator
 from cfn_driver import Invocation, ResponseServer
@@ -76,6 +79,39 @@ def test_a_response_url_that_is_not_https_is_refused(url: str) -> None:
     assert cfn_resource.put_response(url, body_for("r5")) is False
 
 
+def test_a_put_to_a_server_whose_certificate_is_not_trusted_is_refused(
+    response_server: ResponseServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE")  # the server's throwaway CA is no longer trusted
+    assert cfn_resource.put_response(response_server.response_url("r6"), body_for("r6")) is False
+    assert response_server.responses("r6") == []
+
+
+def test_an_invalid_url_fails_the_put_without_reaching_a_log(caplog: pytest.LogCaptureFixture) -> None:
+    """http.client.InvalidURL quotes the URL in its message: neither may reach a log."""
+    caplog.set_level(logging.DEBUG)
+    url = "https://127.0.0.1:9/bucket/a b?X-Amz-Signature=S3cr3tInAnInvalidUrl"
+    assert cfn_resource.put_response(url, body_for("r7")) is False
+    assert [getattr(record, "error", None) for record in caplog.records][:1] == ["InvalidURL"]
+    assert "S3cr3tInAnInvalidUrl" not in caplog.text
+
+
+def test_a_presigned_url_is_redacted_from_any_log_record(caplog: pytest.LogCaptureFixture) -> None:
+    """The net under every path: whoever logs the URL, in a message or a traceback."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="crhelper")
+    path = "/arn%3A stack?X-Amz-Credential=AKIA&X-Amz-Signature=S3cr3tLogged"
+    url = f"https://bucket.s3.amazonaws.com{path}"
+    logging.getLogger("crhelper.resource_helper").debug({"ResponseURL": url})  # as crhelper logs the event
+    try:  # InvalidURL quotes the path, before any connection is made
+        http.client.HTTPSConnection("127.0.0.1", 9).putrequest("PUT", path)
+    except http.client.InvalidURL:
+        logging.getLogger("any.library").exception("failed to open %s", url)
+    assert "S3cr3tLogged" not in caplog.text
+    assert "X-Amz-Credential" not in caplog.text
+    assert caplog.text.count("<presigned query redacted>") == 3  # the event, the message, the traceback
+
+
 def test_the_put_stops_retrying_at_the_deadline(response_server: ResponseServer) -> None:
     response_server.fail_next(100, "http500")
     deadline = time.monotonic() + 0.5
@@ -118,6 +154,27 @@ def test_data_too_large_for_a_response_turns_into_a_clear_failure() -> None:
     assert len(body) <= cfn_resource.MAX_BODY_BYTES
     assert (answer["Status"], answer["Data"]) == ("FAILED", {})
     assert "response data is too large" in answer["Reason"]
+
+
+def test_a_failed_answer_carries_no_data(cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fails_after_filling_the_attributes(_event: object, _context: object) -> str:
+        app.helper.Data.update({"CertificateIdentifier": "rds-ca-rsa4096-g1"})
+        raise RuntimeError("failed after the attributes were filled")
+
+    monkeypatch.setattr(app.helper, "_create_func", fails_after_filling_the_attributes)
+    answer = cfn.send("Create", V1)
+    assert answer["Status"] == "FAILED"
+    assert answer["Data"] == {}
+
+
+def test_running_out_of_time_answers_at_least_4_s_before_the_deadline(cfn: CloudFormation) -> None:
+    """An absolute bound: CloudFormation must get the answer while the PUT still has time to retry."""
+    timeout_s = 6.0
+    emulator.inject_delay("DescribeCertificates", timeout_s + 0.5)
+    started = time.monotonic()
+    answer = cfn.send("Create", V1, timeout_s=timeout_s)
+    assert answer["Status"] == "FAILED"
+    assert (started + timeout_s) - cfn.answered_at[-1] >= 4.0
 
 
 # --- RDS misbehaving -----------------------------------------------------------------------------------

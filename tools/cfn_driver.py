@@ -572,7 +572,7 @@ def invoke(
     env: Mapping[str, str],
     handler: str = "app.handler",
     python: str | None = None,
-    timeout_s: float = 60,
+    timeout_s: float = 120,  # template.yaml's Timeout
     function_name: str = DEFAULT_FUNCTION_NAME,
     memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> Invocation:

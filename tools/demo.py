@@ -42,14 +42,15 @@ class LocalStack:
     region: str = DEFAULT_REGION
     logical_id: str = "Override"
     log_level: str = "INFO"
-    timeout_s: float = 60
+    timeout_s: float = 120  # template.yaml's Timeout
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def environment(self) -> dict[str, str]:
         return {
             **DUMMY_CREDENTIALS,
             "AWS_REGION": self.region,
-            "AWS_ENDPOINT_URL_RDS": self.rds_endpoint,
+            # Every service (RDS, and SSM and CloudFormation for the ledger) on the emulator: nothing real.
+            "AWS_ENDPOINT_URL": self.rds_endpoint,
             "POWERTOOLS_SERVICE_NAME": "rds-certificate-override",
             "POWERTOOLS_LOG_LEVEL": self.log_level,
         }

@@ -149,9 +149,12 @@ def test_the_provider_function_settings() -> None:
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == "app.handler"
-    assert properties["Timeout"] == 60
+    assert properties["Timeout"] == 120
     assert properties["MemorySize"] == 256
-    assert properties["ReservedConcurrentExecutions"] == 1
+    # No reserved concurrency: it fails the deploy in accounts whose concurrency quota is 10.
+    assert "ReservedConcurrentExecutions" not in properties
+    _, invoke_config = only(resources_of(template, "AWS::Lambda::EventInvokeConfig"))
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
     assert properties["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
     assert properties["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": {"Ref": log_group_id}}
     assert properties["Environment"]["Variables"] == {
@@ -164,7 +167,10 @@ def test_the_provider_function_settings() -> None:
     assert log_group["DeletionPolicy"] == "Delete"
 
 
-def test_the_role_may_do_exactly_the_two_rds_actions_and_write_its_own_logs() -> None:
+LEDGER_PARAMETERS = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/rds-certificate-override/*"
+
+
+def test_the_role_may_do_the_two_rds_actions_keep_the_ledger_and_write_its_own_logs() -> None:
     stack = new_stack()
     RdsCertificateOverride(stack, "Override", certificate_identifier="rds-ca-rsa4096-g1")
     template = template_of(stack)
@@ -181,6 +187,23 @@ def test_the_role_may_do_exactly_the_two_rds_actions_and_write_its_own_logs() ->
             "Effect": "Allow",
             "Action": ["rds:DescribeCertificates", "rds:ModifyCertificates"],
             "Resource": "*",
+        },
+        {
+            "Sid": "DeclarationsLedger",
+            "Effect": "Allow",
+            "Action": [
+                "ssm:GetParametersByPath",
+                "ssm:GetParameter",
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+            ],
+            "Resource": {"Fn::Sub": LEDGER_PARAMETERS},
+        },
+        {
+            "Sid": "DeclaringStacks",
+            "Effect": "Allow",
+            "Action": "cloudformation:DescribeStacks",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"},
         },
         {
             "Sid": "OwnLogGroup",
