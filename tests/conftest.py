@@ -1,9 +1,9 @@
-"""Shared test set-up. Runs before any test module imports the handler (`app`)."""
+"""Shared test set-up. Runs before any test module imports the handler (`index`)."""
 
 import os
 
 # Nothing may reach real AWS: drop whatever the developer's shell has, then set dummy credentials and the
-# function's region. crhelper builds boto3 clients when `app` is imported, so this must come first.
+# function's region. crhelper builds boto3 clients when `index` is imported, so this must come first.
 for _name in [name for name in os.environ if name.startswith("AWS_")]:
     del os.environ[_name]
 os.environ.update(
@@ -27,8 +27,8 @@ import pytest  # noqa: E402
 from botocore.retries.standard import ExponentialBackoff  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-import app  # noqa: E402
 import cfn_resource  # noqa: E402
+import index  # noqa: E402
 from harness import SIGNATURE, CloudFormation  # noqa: E402
 
 
@@ -36,7 +36,7 @@ from harness import SIGNATURE, CloudFormation  # noqa: E402
 def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """What Powertools (and crhelper, through the handler it shares) writes, as Lambda would see it."""
     stream = io.StringIO()
-    monkeypatch.setattr(app.logger.registered_handler, "stream", stream)
+    monkeypatch.setattr(index.logger.registered_handler, "stream", stream)
     return stream
 
 
@@ -50,10 +50,10 @@ def cfn(monkeypatch: pytest.MonkeyPatch, json_logs: io.StringIO) -> Iterator[Clo
     monkeypatch.setattr(cfn_resource, "put_response", cloudformation.put_response)
     # The SDK's retries run as configured, without their (random, up to 20 s) sleeps.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
-    app.logger.setLevel(logging.DEBUG)
+    index.logger.setLevel(logging.DEBUG)
     try:
         with mock_aws():
             yield cloudformation
     finally:
-        app.logger.setLevel(logging.INFO)
+        index.logger.setLevel(logging.INFO)
     assert SIGNATURE not in json_logs.getvalue()

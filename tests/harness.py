@@ -1,6 +1,6 @@
 """In-process harness for the handler tests: CloudFormation events in, the PUT answers out.
 
-`app.handler` runs in this process under moto's mock_aws with the RDS certificate emulator; the answer it
+`index.handler` runs in this process under moto's mock_aws with the RDS certificate emulator; the answer it
 would PUT to the ResponseURL is captured at `cfn_resource.put_response`.
 """
 
@@ -11,8 +11,8 @@ import json
 import uuid
 from typing import Any
 
-import app
 import cfn_resource
+import index
 import moto_rds_certificates as emulator
 from cfn_driver import make_event
 from lambda_runner import LambdaContext
@@ -88,7 +88,7 @@ class CloudFormation:
             aws_request_id=str(uuid.uuid4()),
             timeout_s=timeout_s,
         )
-        app.handler(event, context)
+        index.handler(event, context)
         assert len(self.answers) == before + 1, "CloudFormation must get exactly one answer"
         assert self.urls[-1] == event["ResponseURL"]
         answer = self.answers[-1]

@@ -97,7 +97,7 @@ def server() -> Iterator[ResponseServer]:
 @pytest.fixture
 def code_dir(tmp_path: Path) -> Path:
     (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "app.py").write_text(HANDLER)
+    (tmp_path / "fn" / "index.py").write_text(HANDLER)
     return tmp_path / "fn"
 
 

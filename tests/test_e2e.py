@@ -41,7 +41,7 @@ def test_the_demo_lifecycle(stack: LocalStack) -> None:
 
 def test_the_artifact_ships_the_handler_and_its_dependencies_but_not_the_sdk() -> None:
     names = {path.name for path in ARTIFACT.iterdir()}
-    assert {"app.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= names
+    assert {"index.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= names
     assert {"crhelper", "aws_lambda_powertools"} <= names
     assert not names & {"boto3", "botocore", "s3transfer"}
 
@@ -51,7 +51,7 @@ def test_the_artifact_ships_the_handler_and_its_dependencies_but_not_the_sdk() -
 )
 def test_the_artifact_has_bytecode_for_the_runtime_only() -> None:
     tag = "cpython-" + os.environ["RUNTIME_VERSION"].replace(".", "")
-    assert (ARTIFACT / "__pycache__" / f"app.{tag}.pyc").is_file()
+    assert (ARTIFACT / "__pycache__" / f"index.{tag}.pyc").is_file()
     assert {path.name.split(".")[-2] for path in ARTIFACT.rglob("*.pyc")} == {tag}
 
 

@@ -1,6 +1,6 @@
-"""The handler (lambda/app.py) against the RDS certificate emulator, in-process under moto's mock_aws.
+"""The handler (lambda/index.py) against the RDS certificate emulator, in-process under moto's mock_aws.
 
-Each test sends CloudFormation-shaped events (string properties) to `app.handler` and reads the answer it
+Each test sends CloudFormation-shaped events (string properties) to `index.handler` and reads the answer it
 PUTs to the ResponseURL (tests/harness.py; the `cfn` fixture is in tests/conftest.py).
 """
 
@@ -13,8 +13,8 @@ import boto3
 import pytest
 from crhelper import resource_helper
 
-import app
 import cfn_resource
+import index
 import moto_rds_certificates as emulator
 from harness import (
     ACCOUNT,
@@ -289,7 +289,7 @@ class TestResilience:
         def broken(region: str) -> None:
             raise RuntimeError("boom " + "x" * 10_000)
 
-        monkeypatch.setattr(app.rds, "describe_certificates", broken)
+        monkeypatch.setattr(index.rds, "describe_certificates", broken)
         answer = cfn.send("Create", V1)
         assert answer["Status"] == "FAILED"
         assert answer["Reason"].startswith("boom xxx")
@@ -315,6 +315,6 @@ def test_the_response_url_never_reaches_a_log(
 
 
 def test_crhelper_builds_no_polling_clients_and_keeps_its_boto3() -> None:
-    helper = app.helper
+    helper = index.helper
     assert (helper._lambda_client, helper._events_client, helper._logs_client) == (None, None, None)
     assert resource_helper.boto3 is boto3

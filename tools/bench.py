@@ -24,9 +24,9 @@ from demo import LocalStack, local_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMER = "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
-HANDLER_IMPORT = "import app"
+HANDLER_IMPORT = "import index"
 SDK_FLOOR = 'import boto3; boto3.client("rds")'
-HANDLER_WITH_CLIENT = 'import app; app.rds._client("eu-west-1")'
+HANDLER_WITH_CLIENT = 'import index; index.rds._client("eu-west-1")'
 
 
 @dataclass

@@ -570,7 +570,7 @@ def invoke(
     server: ResponseServer,
     code_dirs: Sequence[str | os.PathLike[str]],
     env: Mapping[str, str],
-    handler: str = "app.handler",
+    handler: str = "index.handler",
     python: str | None = None,
     timeout_s: float = 60,
     function_name: str = DEFAULT_FUNCTION_NAME,

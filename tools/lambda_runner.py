@@ -1,6 +1,6 @@
 """Run one Lambda invocation in this process, as the Lambda Python runtime would on a cold start.
 
-``cfn_driver.invoke`` starts ``python -B -S -P lambda_runner.py --handler app.handler ...`` in a fresh
+``cfn_driver.invoke`` starts ``python -B -S -P lambda_runner.py --handler index.handler ...`` in a fresh
 process with ``PYTHONPATH`` set to the function's code and the event JSON on stdin. This script then does
 what the runtime does:
 
@@ -125,7 +125,7 @@ def _log_error(kind: str, exc: BaseException) -> None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Read the event from stdin, run the handler once, and exit with one of the ``EXIT_*`` codes."""
     parser = argparse.ArgumentParser(description="Run one Lambda invocation (event JSON on stdin).")
-    parser.add_argument("--handler", required=True, help="module.function, e.g. app.handler")
+    parser.add_argument("--handler", required=True, help="module.function, e.g. index.handler")
     parser.add_argument("--timeout", type=float, required=True, help="function timeout in seconds")
     parser.add_argument("--function-name", required=True)
     parser.add_argument("--memory-mb", type=int, required=True)

@@ -148,7 +148,7 @@ def test_the_provider_function_settings() -> None:
     properties = function["Properties"]
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
-    assert properties["Handler"] == "app.handler"
+    assert properties["Handler"] == "index.handler"
     assert properties["Timeout"] == 60
     assert properties["MemorySize"] == 256
     assert properties["ReservedConcurrentExecutions"] == 1

@@ -49,7 +49,7 @@ def stack(asset: Path, function: dict[str, Any]) -> Iterator[LocalStack]:
 
 
 def test_the_assembly_stages_the_packaged_function(asset: Path, function: dict[str, Any]) -> None:
-    assert function["Handler"] == "app.handler" and (asset / "app.py").is_file()
+    assert function["Handler"] == "index.handler" and (asset / "index.py").is_file()
     comparison = filecmp.dircmp(asset, asset_directory())
     assert not comparison.left_only and not comparison.right_only and not comparison.diff_files
 
