@@ -33,7 +33,7 @@ export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install lock test lint format build demo bench deploy cdk-asset synth cdk-wheel clean distclean
+.PHONY: help install lock unit test lint format build demo bench deploy cdk-asset synth cdk-wheel clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ $(RUNTIME_SDK_STAMP): uv.lock | $(VENV_STAMP)
 		$(if $(RUNTIME_PYTHON),--python $(RUNTIME_PYTHON) --compile-bytecode)
 	touch $@
 
+unit: $(VENV_STAMP) ## Run the pure unit tests (no build, seconds)
+	$(RUN) pytest tests/unit
+
 test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole test suite (unit, emulator, end to end, CDK)
 	$(RUN) pytest
 
@@ -91,7 +94,7 @@ format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff check --fix .
 
 demo: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play a stack's lifecycle against the local RDS emulator
-	$(RUN) python tools/demo.py --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
+	$(RUN) python -m rds_override_tools.demo --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
 
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py

@@ -1,4 +1,5 @@
-"""Tests of tools/cfn_driver.py, the local stand-in for CloudFormation, with a throwaway handler."""
+"""Tests of the local stand-in for CloudFormation (rds_override_tools.local.cloudformation), with a throwaway
+handler."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from typing import Any
 
 import pytest
 
-import cfn_driver
-import lambda_runner
-from cfn_driver import ResponseServer, cfn_stringify, invoke, make_event
+from rds_override_tools.local import lambda_runner
+from rds_override_tools.local.cloudformation import ResponseServer, cfn_stringify, invoke, make_event
 
 # A handler that answers CloudFormation itself, with urllib and the default SSL context (so it must trust
 # SSL_CERT_FILE), and reports what it saw in the response's Data. ResourceProperties.Mode picks a behaviour.
@@ -105,7 +105,7 @@ def run(server: ResponseServer, code_dir: Path, mode: str = "answer", **kwargs: 
     """Invoke the throwaway handler with a Create request."""
     request_id = str(uuid.uuid4())
     event = make_event("Create", {"Mode": mode}, response_url=server.response_url(request_id))
-    return invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
+    return invoke.invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
 
 
 # -- make_event --------------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def test_response_url_is_shaped_like_a_presigned_s3_url(server: ResponseServer) 
     url = server.response_url("req-1")
 
     assert re.fullmatch(
-        rf"https://127\.0\.0\.1:{server.port}/cloudformation-custom-resource-response-useast1/req-1"
+        rf"https://127\.0\.0\.1:{server.port}/cloudformation-custom-resource-response-euwest1/req-1"
         r"\?AWSAccessKeyId=AKIA[A-Z0-9]{16}&Expires=\d{10}&Signature=[A-Za-z0-9]{20,}",
         url,
     )
@@ -243,10 +243,10 @@ def test_invoke_runs_the_handler_in_a_fresh_process_and_returns_its_answer(
     assert context["log_stream_name"]
     assert uuid.UUID(context["aws_request_id"])
     assert 25_000 < context["remaining_ms"] <= 30_000
-    # Only its own code and the standard library: not the dev venv, not tools/.
+    # Only its own code and the standard library: not the dev venv, not the runner's own package.
     assert data["SysPath"][0] == str(code_dir.resolve())
     assert not data["PytestVisible"]
-    assert not any(p.endswith("tools") for p in data["SysPath"])
+    assert str(Path(lambda_runner.__file__).resolve().parent) not in data["SysPath"]
     assert f"REPORT RequestId: {context['aws_request_id']}" in result.stdout
     assert result.init_ms is not None
     assert result.duration_ms is not None
@@ -323,7 +323,7 @@ def test_the_driver_kills_a_process_that_overruns_its_allowance(
     server: ResponseServer, code_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (code_dir / "stuck.py").write_text("import time\ntime.sleep(30)\ndef handler(event, context): pass\n")
-    monkeypatch.setattr(cfn_driver, "INIT_ALLOWANCE_S", 0.5)
+    monkeypatch.setattr(invoke, "INIT_ALLOWANCE_S", 0.5)
 
     result = run(server, code_dir, handler="stuck.handler", timeout_s=0.5)
 
