@@ -11,14 +11,23 @@ import textwrap
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rds_override_tools.local import lambda_runner
-from rds_override_tools.local.cloudformation import ResponseServer, cfn_stringify, invoke, make_event
+from rds_override_tools.local.cloudformation import (
+    CloudFormation,
+    FreshProcessFunction,
+    InProcessFunction,
+    ResponseServer,
+    UnacceptableAnswer,
+    cfn_stringify,
+    invoke,
+    make_event,
+)
 
 # A handler that answers CloudFormation itself, with urllib and the default SSL context (so it must trust
 # SSL_CERT_FILE), and reports what it saw in the response's Data. ResourceProperties.Mode picks a behaviour.
@@ -331,3 +340,76 @@ def test_the_driver_kills_a_process_that_overruns_its_allowance(
     assert result.returncode == -signal.SIGKILL
     assert result.response is None
     assert result.wall_s < 5
+
+
+# -- CloudFormation: one API, two deliveries ---------------------------------------------------------------
+
+
+def answering(function: InProcessFunction, *bodies: dict[str, Any]) -> Callable[[dict[str, Any], Any], None]:
+    """A handler that PUTs each of `bodies` (RequestId filled in) through the in-process function."""
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for body in bodies:
+            answer = {"RequestId": event["RequestId"], **body}
+            assert function.put_response(event["ResponseURL"], json.dumps(answer).encode())
+
+    return handler
+
+
+def test_send_delivers_in_process_and_returns_the_checked_answer() -> None:
+    function = InProcessFunction(lambda event, context: None)
+    function.handler = answering(function, {"Status": "SUCCESS", "PhysicalResourceId": "pid"})
+    cloudformation = CloudFormation(function, logical_id="Mine")
+
+    update = cloudformation.event("Update", {"A": 1}, physical_id="pid", old_properties={"A": 0})
+    invocation = cloudformation.deliver(update)
+
+    assert invocation.answer == {
+        "RequestId": update["RequestId"],
+        "Status": "SUCCESS",
+        "PhysicalResourceId": "pid",
+    }
+    assert update["LogicalResourceId"] == "Mine"
+    assert update["ResourceProperties"]["ServiceTimeout"] == "300"  # as the template declares it
+    assert update["OldResourceProperties"]["ServiceTimeout"] == "300"
+    assert function.signature(update["RequestId"]) in update["ResponseURL"]
+    assert cloudformation.rds_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("bodies", "problem"),
+    [
+        ((), "exactly one answer, got 0"),
+        (({"Status": "SUCCESS", "PhysicalResourceId": "a"},) * 2, "exactly one answer, got 2"),
+        (({"Status": "SUCCESS", "PhysicalResourceId": ""},), "empty PhysicalResourceId"),
+        (({"Status": "SUCCESS", "PhysicalResourceId": "a", "Data": {"Big": "x" * 5000}},), "over 4096"),
+    ],
+)
+def test_an_answer_cloudformation_would_not_take_is_reported(
+    bodies: tuple[dict[str, Any], ...], problem: str
+) -> None:
+    function = InProcessFunction(lambda event, context: None)
+    function.handler = answering(function, *bodies)
+
+    invocation = CloudFormation(function).send("Create", {"A": 1})
+    with pytest.raises(UnacceptableAnswer, match=problem):
+        _ = invocation.answer
+    with pytest.raises(UnacceptableAnswer, match=problem):
+        CloudFormation(function, check_answers=True).send("Create", {"A": 1})
+
+
+def test_the_in_process_function_refuses_urls_it_did_not_issue_and_a_per_request_environment() -> None:
+    function = InProcessFunction(lambda event, context: None)
+    url = function.response_url("r1")
+    assert function.put_response(url, b"{}") is True
+    assert function.put_response(url.replace("X-Amz-Signature=", "X-Amz-Signature=forged"), b"{}") is False
+    with pytest.raises(ValueError, match=r"reads this process's environment: set \['AWS_REGION'\] there"):
+        CloudFormation(function).send("Create", {}, env={"AWS_REGION": ""})
+
+
+def test_send_delivers_to_a_fresh_process_the_same_way(server: ResponseServer, code_dir: Path) -> None:
+    function = FreshProcessFunction(server, [str(code_dir)], env=ENV, timeout_s=30)
+    invocation = CloudFormation(function).send("Create", {"Mode": "answer"})
+    assert invocation.answer["PhysicalResourceId"] == "fixed-id"
+    assert invocation.answer["Data"]["Properties"]["ServiceTimeout"] == "300"
+    assert invocation.returncode == lambda_runner.EXIT_OK
