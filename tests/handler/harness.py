@@ -30,7 +30,7 @@ def override(region: str = REGION) -> str | None:
 
 
 def rds_calls() -> list[emulator.RDSCall]:
-    """The RDS calls of the last request (`CloudFormation.rds_calls`, for tests without the fixture)."""
+    """The RDS calls of the last request, as `RDSCall(region, action)` (what `cfn.rds_calls()` returns)."""
     return emulator.calls()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rds_override_tools.local import lambda_runner
+from rds_override_tools.local import lambda_runner, settings
 from rds_override_tools.local.cloudformation import (
     CloudFormation,
     FreshProcessFunction,
@@ -91,9 +91,8 @@ HANDLER = textwrap.dedent(
 )
 
 ENV = {
-    "AWS_REGION": "eu-west-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": settings.REGION,
+    **settings.DUMMY_CREDENTIALS,
 }
 
 
