@@ -53,12 +53,13 @@ class LocalCloud(CloudFormation):
         return str(self.rds(region).describe_certificates()["DefaultCertificateForNewLaunches"])
 
 
-def function_environment(rds_endpoint: str, *, region: str, log_level: str) -> dict[str, str]:
-    """The function's environment as template.yaml sets it, its RDS calls sent to the emulator."""
+def function_environment(moto_endpoint: str, *, region: str, log_level: str) -> dict[str, str]:
+    """The function's environment as template.yaml sets it, every AWS call it makes sent to moto's server
+    (AWS_ENDPOINT_URL covers every service, so none can reach AWS)."""
     return {
         **settings.DUMMY_CREDENTIALS,
         "AWS_REGION": region,
-        "AWS_ENDPOINT_URL_RDS": rds_endpoint,
+        "AWS_ENDPOINT_URL": moto_endpoint,
         "POWERTOOLS_SERVICE_NAME": settings.SERVICE_NAME,
         "POWERTOOLS_LOG_LEVEL": log_level,
     }
