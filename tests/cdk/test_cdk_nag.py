@@ -15,7 +15,8 @@ import pytest
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_support import NO_BUNDLING, load_example_app
+import app as example_app
+from cdk_support import NO_BUNDLING
 from rds_certificate_override import RdsCertificateOverride
 
 # Qualified with the plugin's name (`plugin::rule`), as cdk-nag's own messages ask: CDK itself then
@@ -60,8 +61,7 @@ def acknowledgements(outdir: Path, stack_name: str) -> dict[str, dict[str, str]]
 
 def test_the_example_app_passes_aws_solutions_checks(tmp_path: Path) -> None:
     app = checked_app(tmp_path)
-    example = load_example_app()
-    example.example_stack(app)
+    example_app.example_stack(app)
     app.synth()  # raises ValidationFailed on any unacknowledged finding
     assert_clean(tmp_path)
 

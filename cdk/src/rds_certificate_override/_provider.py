@@ -25,7 +25,7 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 # The settings of template.yaml's Globals.Function and RdsCertificateOverrideFunction: see the reasons there.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-HANDLER = "app.handler"
+HANDLER = "index.handler"
 TIMEOUT = Duration.seconds(120)
 MEMORY_MB = 256
 DESCRIPTION = "Custom::RdsCertificateOverride provider (sets the RDS default CA for new DB instances)"

@@ -1,8 +1,8 @@
 """Fault injection: each case checks that CloudFormation gets exactly the answer it should, and that no
 override is lost or changed by mistake.
 
-In-process cases use the `cfn` harness (tests/harness.py); the others run the built artifact in fresh
-processes through the demo's driver (tools/demo.py), at DEBUG, and also check that no log line of any of
+In-process cases use the `cfn` fixture (conftest.py); the others run the built artifact in fresh processes
+through `LocalCloud` (rds_override_tools.local.cloud), at DEBUG, and also check that no log line of any of
 them holds the presigned ResponseURL.
 """
 
@@ -15,22 +15,18 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-import app
 import cfn_resource
-import moto_rds_certificates as emulator
-from cfn_driver import Invocation, ResponseServer
-from demo import LocalStack, local_stack
+import index
 from harness import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
+from rds_override_tools.local import rds_emulator as emulator
+from rds_override_tools.local import settings
+from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_tools.local.cloudformation import Invocation, ResponseServer
 
-ROOT = Path(__file__).resolve().parent.parent
-CODE_DIRS = [
-    str(ROOT / ".aws-sam/build/RdsCertificateOverrideFunction"),
-    str(ROOT / "build/lambda-runtime-sdk"),
-]
+CODE_DIRS = [str(settings.ARTIFACT), str(settings.RUNTIME_SDK)]
 
 
 # --- delivering the answer: cfn_resource.put_response against a local HTTPS ResponseURL -----------------
@@ -129,7 +125,7 @@ def test_a_10_kb_error_message_becomes_a_truncated_reason_in_a_valid_body(
         raise RuntimeError("RDS said: " + "é" * 10_240)
 
     monkeypatch.setattr("rds_certificates.describe_certificates", fails)
-    answer = cfn.send("Create", V1)  # the harness checks: valid JSON, <= 4096 bytes, one answer
+    answer = cfn.send("Create", V1).answer  # the harness checks: valid JSON, <= 4096 bytes, one answer
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("RDS said: ééé")
     assert answer["Reason"].endswith(cfn_resource.TRUNCATED)
@@ -158,11 +154,11 @@ def test_data_too_large_for_a_response_turns_into_a_clear_failure() -> None:
 
 def test_a_failed_answer_carries_no_data(cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch) -> None:
     def fails_after_filling_the_attributes(_event: object, _context: object) -> str:
-        app.helper.Data.update({"CertificateIdentifier": "rds-ca-rsa4096-g1"})
+        index.helper.Data.update({"CertificateIdentifier": "rds-ca-rsa4096-g1"})
         raise RuntimeError("failed after the attributes were filled")
 
-    monkeypatch.setattr(app.helper, "_create_func", fails_after_filling_the_attributes)
-    answer = cfn.send("Create", V1)
+    monkeypatch.setattr(index.helper, "_create_func", fails_after_filling_the_attributes)
+    answer = cfn.send("Create", V1).answer
     assert answer["Status"] == "FAILED"
     assert answer["Data"] == {}
 
@@ -171,10 +167,11 @@ def test_running_out_of_time_answers_at_least_4_s_before_the_deadline(cfn: Cloud
     """An absolute bound: CloudFormation must get the answer while the PUT still has time to retry."""
     timeout_s = 6.0
     emulator.inject_delay("DescribeCertificates", timeout_s + 0.5)
+    cfn.function.timeout_s = timeout_s
     started = time.monotonic()
-    answer = cfn.send("Create", V1, timeout_s=timeout_s)
-    assert answer["Status"] == "FAILED"
-    assert (started + timeout_s) - cfn.answered_at[-1] >= 4.0
+    invocation = cfn.send("Create", V1)
+    assert invocation.answer["Status"] == "FAILED"
+    assert (started + timeout_s) - invocation.responses[0].received_at >= 4.0
 
 
 # --- RDS misbehaving -----------------------------------------------------------------------------------
@@ -186,7 +183,7 @@ def test_running_out_of_time_answers_at_least_4_s_before_the_deadline(cfn: Cloud
 def test_a_burst_within_the_retry_budget_is_absorbed(cfn: CloudFormation, code: str, status: int) -> None:
     emulator.inject_fault("DescribeCertificates", code=code, status=status, count=3)
     emulator.inject_fault("ModifyCertificates", code=code, status=status, count=3)
-    answer = cfn.send("Create", V1)
+    answer = cfn.send("Create", V1).answer
     assert answer["Status"] == "SUCCESS"
     assert override() == "rds-ca-rsa4096-g1"
     assert len(rds_calls()) == 8  # 4 attempts each, the 4th succeeding
@@ -198,7 +195,7 @@ def test_a_burst_longer_than_the_retry_budget_fails_clearly_and_changes_nothing(
 ) -> None:
     emulator.set_override(ACCOUNT, REGION, "rds-ca-rsa2048-g1")
     emulator.inject_fault("ModifyCertificates", code=code, status=status, count=None)
-    answer = cfn.send("Create", V1)
+    answer = cfn.send("Create", V1).answer
     assert answer["Status"] == "FAILED"
     assert f"An error occurred ({code}) when calling the ModifyCertificates operation" in answer["Reason"]
     assert "reached max retries: 4" in answer["Reason"]  # 5 attempts in all
@@ -210,8 +207,8 @@ def test_a_burst_longer_than_the_retry_budget_fails_clearly_and_changes_nothing(
 
 def test_the_same_create_delivered_twice_to_a_warm_instance_gets_the_same_answer(cfn: CloudFormation) -> None:
     event = cfn.event("Create", V1)
-    first = cfn.deliver(event)
-    second = cfn.deliver(event)
+    first = cfn.deliver(event).answer
+    second = cfn.deliver(event).answer
     assert second == first
     assert rds_calls() == [], "the second delivery must not touch RDS"
     assert override() == "rds-ca-rsa4096-g1"
@@ -221,25 +218,23 @@ def test_the_same_create_delivered_twice_to_a_warm_instance_gets_the_same_answer
 
 
 @pytest.fixture
-def stack() -> Iterator[LocalStack]:
-    with local_stack(CODE_DIRS, python=os.environ.get("RUNTIME_PYTHON") or None, log_level="DEBUG") as local:
+def stack() -> Iterator[LocalCloud]:
+    with local_cloud(CODE_DIRS, python=os.environ.get("RUNTIME_PYTHON") or None, log_level="DEBUG") as local:
         yield local
 
 
-def assert_answered_without_leaking(stack: LocalStack, invocation: Invocation) -> dict[str, object]:
-    assert invocation.response is not None, f"no answer; logs:\n{invocation.logs[-2000:]}"
-    assert len(invocation.responses) == 1, "CloudFormation must get exactly one answer"
-    assert invocation.response["PhysicalResourceId"]
+def assert_answered_without_leaking(stack: LocalCloud, invocation: Invocation) -> dict[str, object]:
+    answer = invocation.answer  # exactly one, valid, with a physical id
     signature = stack.server.signature(invocation.request_id)
     assert signature
     assert signature not in invocation.logs
     assert "cloudformation-custom-resource-response" not in invocation.logs
-    return invocation.response
+    return answer
 
 
-def test_running_out_of_time_answers_failed_before_the_deadline(stack: LocalStack) -> None:
-    stack.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 2
-    emulator.inject_delay("DescribeCertificates", stack.timeout_s + 1)
+def test_running_out_of_time_answers_failed_before_the_deadline(stack: LocalCloud) -> None:
+    stack.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 2
+    emulator.inject_delay("DescribeCertificates", stack.function.timeout_s + 1)
     invocation = stack.send("Create", V1)
     answer = assert_answered_without_leaking(stack, invocation)
     assert answer["Status"] == "FAILED"
@@ -255,7 +250,7 @@ def test_running_out_of_time_answers_failed_before_the_deadline(stack: LocalStac
         ({"POWERTOOLS_LOG_LEVEL": "VERBOSE"}, "Bad log level setting"),
     ],
 )
-def test_an_init_failure_answers_failed(stack: LocalStack, env: dict[str, str], reason: str) -> None:
+def test_an_init_failure_answers_failed(stack: LocalCloud, env: dict[str, str], reason: str) -> None:
     for request_type, physical_id in (
         ("Create", None),
         ("Delete", "rds-certificate-override:v1:eu-west-1:-:ab"),
@@ -269,7 +264,7 @@ def test_an_init_failure_answers_failed(stack: LocalStack, env: dict[str, str], 
     assert stack.rds_calls() == []
 
 
-def test_a_failed_put_from_the_function_is_retried(stack: LocalStack) -> None:
+def test_a_failed_put_from_the_function_is_retried(stack: LocalCloud) -> None:
     stack.server.fail_next(1, "http500")
     stack.server.fail_next(1, "reset")
     invocation = stack.send("Create", V1)
@@ -277,16 +272,18 @@ def test_a_failed_put_from_the_function_is_retried(stack: LocalStack) -> None:
     assert stack.server.failed_attempts(invocation.request_id) == 2
 
 
-def test_the_same_create_delivered_twice_to_cold_instances_keeps_the_override(stack: LocalStack) -> None:
+def test_the_same_create_delivered_twice_to_cold_instances_keeps_the_override(stack: LocalCloud) -> None:
     first = stack.send("Create", V1)
     second = stack.send("Create", V1)
     for invocation in (first, second):
         assert assert_answered_without_leaking(stack, invocation)["Status"] == "SUCCESS"
-    assert stack.rds_calls() == ["DescribeCertificates"], "the override already stands: nothing to modify"
+    assert stack.rds_calls() == [(REGION, "DescribeCertificates")], (
+        "the override already stands: nothing to modify"
+    )
     assert stack.default_for_new_launches() == "rds-ca-rsa4096-g1"
 
 
-def test_a_placeholder_delete_while_a_create_is_in_flight_removes_nothing(stack: LocalStack) -> None:
+def test_a_placeholder_delete_while_a_create_is_in_flight_removes_nothing(stack: LocalCloud) -> None:
     emulator.inject_delay("DescribeCertificates", 2.0)  # the Create's first call
     created: list[Invocation] = []
     create = threading.Thread(target=lambda: created.append(stack.send("Create", V1)))
