@@ -46,8 +46,8 @@ RELEASE_BUILD := build/release
 RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock test lint format build demo invoke bench deploy outputs delete release cdk-asset synth \
-	cdk-wheel clean distclean
+.PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
+	synth cdk-wheel clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -56,7 +56,7 @@ $(UV):
 	@echo "==> installing uv $(UV_VERSION) into .tools/"
 	@$(call logged,uv,$(PYTHON) -m venv .tools && .tools/bin/pip install --disable-pip-version-check uv==$(UV_VERSION))
 
-$(VENV_STAMP): pyproject.toml uv.lock | $(UV)
+$(VENV_STAMP): pyproject.toml uv.lock lambda/version.py | $(UV)
 	@echo "==> installing the development environment into .venv/ (uv.lock; the first time takes a few minutes)"
 	@$(UV) sync --locked --quiet
 	@touch $@
@@ -87,18 +87,19 @@ $(RUNTIME_SDK_STAMP): uv.lock | $(VENV_STAMP)
 		$(if $(RUNTIME_PYTHON),--python $(RUNTIME_PYTHON) --compile-bytecode)
 	@touch $@
 
-test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Run the whole test suite (unit, emulator, end to end, CDK)
+unit: $(VENV_STAMP) ## Run the pure unit tests (no build, seconds)
+	$(RUN) pytest tests/unit
+
+test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole test suite (unit, emulator, end to end, CDK)
 	$(RUN) pytest
 
-# cdk/app.py is type-checked on its own: its module name, app, is the handler's too. cfn-lint's W3005 (a
-# DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend on its role.
-# checkov pins its own boto3, so it runs from its own locked environment (tools/scanners); --skip-download
-# keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
+# cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
+# on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
+# --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
 lint: $(VENV_STAMP) synth ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM and CDK templates)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
-	$(RUN) mypy cdk/app.py
 	$(RUN) cfn-lint template.yaml
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
 	$(RUN) sam validate --lint --template template.yaml
@@ -112,47 +113,48 @@ format: $(VENV_STAMP) ## Format and auto-fix the Python code
 
 demo: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play a stack's lifecycle against the local RDS emulator
 	@echo "==> playing the demo"
-	@$(RUN) python tools/demo.py --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
+	@$(RUN) python -m rds_override_tools.demo --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
 
 invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: make invoke EVENT=events/create.json
 	@test -n "$(EVENT)" || { echo "EVENT is required, e.g. make invoke EVENT=events/create.json" \
 		"(samples: $(wildcard events/*.json))" >&2; exit 2; }
-	@$(RUN) python tools/invoke.py $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
+	@$(RUN) python -m rds_override_tools.invoke $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
 		$(if $(OVERRIDE),--override $(OVERRIDE))
 
-bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
+bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
 
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided
 
 # The stack's region, for outputs and delete: REGION=..., else AWS_REGION, AWS_DEFAULT_REGION, the region
-# `make deploy` saved in samconfig.toml, the AWS profile's; tools/stack_region.py says so when there is none.
+# `make deploy` saved in samconfig.toml, the AWS profile's; rds_override_tools.stack_region says so when
+# there is none.
 outputs: $(VENV_STAMP) ## Show the deployed stack's outputs and the region's default CA for new DB instances
-	@region="$$($(RUN) python tools/stack_region.py)" \
+	@region="$$($(RUN) python -m rds_override_tools.stack_region)" \
 		&& $(RUN) sam list stack-outputs --stack-name $(STACK_NAME) --region "$$region" --output table \
 		&& $(RUN) python -c 'import sys, boto3; print("DefaultCertificateForNewLaunches =", \
 			boto3.client("rds", region_name=sys.argv[1]).describe_certificates()["DefaultCertificateForNewLaunches"])' \
 			"$$region"
 
 delete: $(VENV_STAMP) ## Delete the stack (sam delete): STACK_NAME=rds-certificate-override, REGION=...
-	@region="$$($(RUN) python tools/stack_region.py)" \
+	@region="$$($(RUN) python -m rds_override_tools.stack_region)" \
 		&& echo "==> sam delete --stack-name $(STACK_NAME) --region $$region" \
 		&& $(RUN) sam delete --stack-name $(STACK_NAME) --region "$$region"
 
-# app.py stands for the whole copy; cp gives it a fresh mtime, newer than the build stamp.
-$(CDK_ASSET)/app.py: $(BUILD_STAMP)
+# index.py stands for the whole copy; cp gives it a fresh mtime, newer than the build stamp.
+$(CDK_ASSET)/index.py: $(BUILD_STAMP)
 	@rm -rf $(CDK_ASSET)
 	@cp -R $(FUNCTION_DIR) $(CDK_ASSET)
 
-cdk-asset: $(CDK_ASSET)/app.py ## Copy the built function into the CDK package (cdk/) as its Lambda asset
+cdk-asset: $(CDK_ASSET)/index.py ## Copy the built function into the CDK package (cdk/) as its Lambda asset
 
-synth: $(CDK_ASSET)/app.py ## Synthesize the example CDK app (cdk/app.py) into cdk/cdk.out, offline
+synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into cdk/cdk.out, offline
 	@rm -rf $(CDK_OUT)
 	@CDK_OUTDIR=$(CDK_OUT) $(RUN) python cdk/app.py
 	@echo "synthesized: $$(ls $(CDK_OUT)/*.template.json)"
 
-cdk-wheel: $(CDK_ASSET)/app.py ## Build the CDK package's wheel (asset included) into dist/
+cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
 
 # Needs only uv and python3 (no .venv, no SAM CLI): the function is built by lambda/Makefile as `sam build`

@@ -75,7 +75,8 @@ def test_the_resource_and_every_attribute_are_typed_members() -> None:
 
 
 def test_the_synthesized_template_has_no_literal_aws_arn(example_assembly: CloudAssembly) -> None:
-    # CDK writes ARNs as {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}.
+    # CDK writes ARNs as {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}, the construct's own as
+    # {"Fn::Sub": "arn:${AWS::Partition}:..."}.
     text = example_assembly.template_path.read_text()
     assert "arn:aws:" not in text
-    assert not re.search(r'"arn:[^"]', text)
+    assert not re.search(r'"arn:(?!\$\{AWS::Partition\}:)[^"]', text)

@@ -9,7 +9,8 @@ from typing import Any
 
 import aws_cdk
 
-from cdk_support import ROOT, load_example_app, new_app, template_of
+import app as example_app
+from cdk_support import ROOT, new_app, template_of
 
 
 def recommended_flags() -> dict[str, Any]:
@@ -29,8 +30,20 @@ def test_cdk_json_sets_every_recommended_flag() -> None:
 
 def test_the_flags_do_not_change_what_the_example_app_synthesizes() -> None:
     # `make synth` runs the app without the CLI (no cdk.json context); `npx aws-cdk@2 synth` reads it.
-    example = load_example_app()
     context = json.loads((ROOT / "cdk" / "cdk.json").read_text())["context"]
-    with_flags = template_of(example.example_stack(new_app(**context)))
-    without = template_of(example.example_stack(new_app()))
-    assert with_flags == without
+    with_flags = template_of(example_app.example_stack(new_app(**context)))
+    without = template_of(example_app.example_stack(new_app()))
+    # @aws-cdk/aws-iam:minimizePolicies sorts a statement's actions: what the policy allows is the same.
+    assert actions_sorted(with_flags) == actions_sorted(without)
+
+
+def actions_sorted(node: Any) -> Any:
+    """`node` with every IAM statement's Action list in sorted order."""
+    if isinstance(node, dict):
+        return {
+            key: sorted(value) if key == "Action" and isinstance(value, list) else actions_sorted(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [actions_sorted(item) for item in node]
+    return node

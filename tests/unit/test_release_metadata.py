@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -14,6 +15,7 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from rds_override_tools.local import settings
 from version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +62,10 @@ def test_the_cdk_package_takes_the_same_version() -> None:
     assert hatch_build.read_version(ROOT / "cdk") == __version__
 
 
+def test_the_operator_package_takes_the_same_version() -> None:
+    assert importlib.metadata.version("rds-certificate-override") == __version__
+
+
 def test_the_license_is_the_full_apache_2_0_text_in_both_packages() -> None:
     for path in (ROOT / "LICENSE", ROOT / "cdk" / "LICENSE"):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == APACHE_2_0_SHA256, path
@@ -85,9 +91,8 @@ def test_sam_deploy_guided_proposes_the_readmes_stack_name() -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "eu-west-1",
+        **settings.DUMMY_CREDENTIALS,
+        "AWS_REGION": settings.REGION,
         "SAM_CLI_TELEMETRY": "0",
     }
     result = subprocess.run(  # noqa: S603 - a fixed argv

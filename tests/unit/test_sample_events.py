@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from override import PhysicalId, parse_properties
+from override import PhysicalId, parse_properties, stack_digest
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 
@@ -25,4 +25,7 @@ def test_a_sample_event_is_valid(path: Path) -> None:
             )
             parse_properties(event[key], default_region="eu-west-1")
     if event["RequestType"] != "Create":
-        assert PhysicalId.parse(event["PhysicalResourceId"]) is not None
+        physical_id = PhysicalId.parse(event["PhysicalResourceId"])
+        assert physical_id is not None
+        # The id the Create of this very resource answered (`make invoke` plays that Create first).
+        assert physical_id.stack_digest == stack_digest(event["StackId"], event["LogicalResourceId"])

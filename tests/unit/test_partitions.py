@@ -12,7 +12,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 from samtranslator.translator.transform import transform
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 LITERAL_ARN = re.compile(r"arn:(?!\$\{AWS::Partition\})")
 

@@ -24,15 +24,17 @@ import pytest
 from cfnlint.decode import cfn_yaml
 from moto.server import ThreadedMotoServer
 
+from rds_override_tools.local import settings
 from version import __version__
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "dist" / "release"
 ZIP = f"rds-certificate-override-function-{__version__}.zip"
 WHEEL = f"cdk_rds_certificate_override-{__version__}-py3-none-any.whl"
 SDIST = f"cdk_rds_certificate_override-{__version__}.tar.gz"
 EXPECTED = {"template.yaml", ZIP, WHEEL, SDIST, "README.md", "LICENSE", "CHANGELOG.md", "SHA256SUMS"}
-FUNCTION_FILES = {"app.py", "version.py", "override.py", "rds_certificates.py", "cfn_resource.py"}
+# Every module of lambda/ ships: the build copies them all.
+FUNCTION_FILES = {path.name for path in (ROOT / "lambda").glob("*.py")}
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +101,20 @@ def test_sam_package_uploads_the_zip_the_license_and_the_readme(release: Path, t
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
-        s3.create_bucket(Bucket="releases", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=settings.REGION,
+            aws_access_key_id=settings.DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=settings.DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        s3.create_bucket(Bucket="releases", CreateBucketConfiguration={"LocationConstraint": settings.REGION})
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
             "AWS_ENDPOINT_URL": endpoint,  # nothing reaches AWS: every SDK call goes to moto on loopback
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "eu-west-1",
-            "AWS_DEFAULT_REGION": "eu-west-1",
+            **settings.DUMMY_CREDENTIALS,
+            "AWS_REGION": settings.REGION,
+            "AWS_DEFAULT_REGION": settings.REGION,
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "SAM_CLI_TELEMETRY": "0",

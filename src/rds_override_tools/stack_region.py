@@ -1,5 +1,6 @@
-"""`make delete`'s region: the first set of REGION, AWS_REGION, AWS_DEFAULT_REGION, the region `sam deploy
---guided` saved in samconfig.toml, and the AWS profile's region. Prints it, or exits saying how to give one.
+"""The deployed stack's region, for `make outputs` and `make delete`: the first set of REGION, AWS_REGION,
+AWS_DEFAULT_REGION, the region `sam deploy --guided` saved in samconfig.toml, and the AWS profile's region.
+Prints it, or exits saying how to give one. Run as `python -m rds_override_tools.stack_region`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import boto3
 
-SAMCONFIG = Path(__file__).resolve().parent.parent / "samconfig.toml"
+# Where sam reads and saves it: the directory sam runs in (make runs it at the repository's root).
+SAMCONFIG = Path("samconfig.toml")
 
 
 def saved_region(samconfig: Path = SAMCONFIG) -> str | None:

@@ -1,4 +1,4 @@
-"""`make delete`: sam delete of the README's stack, in a region it can tell, or a clear error."""
+"""`make delete`: sam delete of the README's stack in a region it can tell (stack_region), or an error."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import stack_region
+from rds_override_tools import stack_region
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

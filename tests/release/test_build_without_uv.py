@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-UV_ARTIFACT = ROOT / ".aws-sam" / "build" / "RdsCertificateOverrideFunction"
-RUNTIME_SDK = ROOT / "build" / "lambda-runtime-sdk"
+from rds_override_tools.local import settings
+
+ROOT = settings.REPOSITORY
+UV_ARTIFACT = settings.ARTIFACT
+RUNTIME_SDK = settings.RUNTIME_SDK
 TOOLS = ("make", "cp", "find", "rm", "sed")
 # What differs between installers, not what the function runs: pip's and uv's dist-info bookkeeping, and
 # the bytecode that only a machine with the runtime's Python compiles.
@@ -96,10 +98,10 @@ def test_the_handler_of_the_pip_build_imports(pip_artifact: Path) -> None:
     assert RUNTIME_SDK.is_dir(), f"{RUNTIME_SDK} is missing: run the tests with `make test`, which builds it"
     # -S: only the artifact and the runtime's boto3 on the path, as in Lambda.
     result = subprocess.run(
-        [sys.executable, "-S", "-c", "import app, version; print(version.__version__)"],
+        [sys.executable, "-S", "-c", "import index, version; print(version.__version__)"],
         env={
             "PYTHONPATH": os.pathsep.join([str(pip_artifact), str(RUNTIME_SDK)]),
-            "AWS_REGION": "eu-west-1",
+            "AWS_REGION": settings.REGION,
             "PYTHONDONTWRITEBYTECODE": "1",
         },
         capture_output=True,
