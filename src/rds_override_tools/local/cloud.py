@@ -8,6 +8,7 @@ cold start would.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import warnings
@@ -88,6 +89,22 @@ def function_environment(moto_endpoint: str, *, region: str, log_level: str) -> 
     }
 
 
+def _reset(host: str, port: int) -> None:
+    """Empty every backend of moto, the RDS emulator's included (moto's documented reset API).
+
+    Its backends live in this process, not in the server: a cloud started after another would otherwise
+    find the stacks, declarations and override that one left."""
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request("POST", "/moto-api/reset")
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"moto's reset answered HTTP {response.status}")
+    finally:
+        connection.close()
+
+
 @contextmanager
 def local_cloud(
     code_dirs: Sequence[str],
@@ -96,7 +113,8 @@ def local_cloud(
     region: str = settings.REGION,
     log_level: str = "INFO",
 ) -> Iterator[LocalCloud]:
-    """The emulator on moto's server and the ResponseURL server, both on loopback, for one test or demo."""
+    """The emulator on moto's server and the ResponseURL server, both on loopback, for one test or demo.
+    It starts empty: the RDS system default, no stack, no declaration."""
     rds_emulator.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     with ExitStack() as stack:
@@ -105,6 +123,7 @@ def local_cloud(
         stack.callback(moto.stop)
         host, port = moto.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        _reset(host, port)
         server = stack.enter_context(ResponseServer(region=region))
         function = FreshProcessFunction(
             server,
