@@ -1,0 +1,1 @@
+"""The operator side of rds-certificate-override: the `rds-certificate-override` console command."""
