@@ -102,25 +102,22 @@ def run_status(args: argparse.Namespace) -> int:
     session = boto3.session.Session()
     home_region = session.region_name
     if not home_region:
-        raise UsageError("no region configured: set AWS_DEFAULT_REGION (or a profile's region); STS and EC2 are called there")
-    clients = aws.Clients(
-        session, home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency
-    )
+        raise UsageError(
+            "no region configured: set AWS_DEFAULT_REGION (or a profile's region); STS and EC2 are called there"
+        )
     try:
-        identity = clients.session.client(
-            "sts", region_name=home_region, endpoint_url=args.endpoint_url
-        ).get_caller_identity()
-    except (ClientError, BotoCoreError) as error:
+        clients = aws.Clients(home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency)
+        caller_account, partition = aws.caller_identity(clients)
+    except (aws.NoCredentialsError, ClientError, BotoCoreError) as error:
         print(f"{PROGRAM} status: cannot read the caller's identity: {error}", file=sys.stderr)
         return 2
-    caller_account, partition = identity["Account"], identity["Arn"].split(":")[1]
     clients.add_account(caller_account, None)
     if args.regions is not None:
         _check_regions(session, args.regions, partition)
 
     if args.organization:
         try:
-            accounts = aws.active_accounts(clients, caller_account)
+            accounts = aws.active_accounts(clients)
         except (ClientError, BotoCoreError) as error:
             raise UsageError(f"--organization: cannot list the organization's accounts: {error}") from error
         if not accounts:
@@ -142,7 +139,6 @@ def run_status(args: argparse.Namespace) -> int:
 
         rows = fleet.read_fleet(
             reader,
-            caller_account,
             plans,
             args.regions,
             concurrency=args.concurrency,

@@ -86,9 +86,10 @@ class FleetReader:
         """DescribeStacks on the stack ARN, in the ARN's region: gone when DELETE_COMPLETE or 'does not exist'."""
 
         def describe() -> bool:
-            cloudformation = self.clients.cloudformation(account, stack_id.split(":")[3])
+            cloudformation = self.clients.cloudformation(stack_id.split(":")[3])
             try:
-                stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
+                with self.clients.account(account):
+                    stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in str(error):
                     return False
@@ -101,24 +102,31 @@ class FleetReader:
         """SupportedCACertificateIdentifiers of one engine version (the same in every account of a region)."""
 
         def describe() -> list[str] | None:
-            versions = self.clients.rds(account, region).describe_db_engine_versions(
-                Engine=engine, EngineVersion=version
-            )["DBEngineVersions"]
+            with self.clients.account(account):
+                versions = self.clients.rds(region).describe_db_engine_versions(
+                    Engine=engine, EngineVersion=version
+                )["DBEngineVersions"]
             return versions[0].get("SupportedCACertificateIdentifiers") if versions else None
 
         return self._engines.get((region, engine, version), describe)
 
     def declarations(self, account: str, region: str) -> list[Declaration]:
-        paginator = self.clients.ssm(account, region).get_paginator("get_parameters_by_path")
+        paginator = self.clients.ssm(region).get_paginator("get_parameters_by_path")
+        with self.clients.account(account):
+            pages = list(paginator.paginate(Path=DECLARATIONS_PATH, Recursive=True))
         return [
             parse_declaration(parameter["Name"], parameter["Value"])
-            for page in paginator.paginate(Path=DECLARATIONS_PATH, Recursive=True)
+            for page in pages
             for parameter in page["Parameters"]
         ]
 
     def read_region(self, account: str, region: str) -> Row:
+        with self.clients.account(account):
+            return self._read_region(account, region)
+
+    def _read_region(self, account: str, region: str) -> Row:
         try:
-            rds = self.clients.rds(account, region)
+            rds = self.clients.rds(region)
             pages = list(rds.get_paginator("describe_certificates").paginate())
             certificates = read_certificates(
                 pages[0].get("DefaultCertificateForNewLaunches", ""),
@@ -151,13 +159,11 @@ class AccountPlan:
     role_arn: str | None
 
 
-def prepare_account(
-    clients: aws.Clients, caller_account: str, plan: AccountPlan, regions: list[str] | None
-) -> Account | Row:
+def prepare_account(clients: aws.Clients, plan: AccountPlan, regions: list[str] | None) -> Account | Row:
     """Credentials and regions of one account, or an unreadable row (region "*") saying why not."""
     try:
         if plan.role_arn is not None:
-            credentials = aws.assume_role(clients, caller_account, plan.role_arn)
+            credentials = aws.assume_role(clients, plan.role_arn)
             clients.add_account(plan.id, credentials)
         else:
             clients.add_account(plan.id, None)
@@ -171,7 +177,6 @@ def prepare_account(
 
 def read_fleet(
     reader: FleetReader,
-    caller_account: str,
     plans: Sequence[AccountPlan],
     regions: list[str] | None,
     *,
@@ -187,7 +192,7 @@ def read_fleet(
     rows: list[Row] = []
     expected = 0
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        preparing = {pool.submit(prepare_account, reader.clients, caller_account, plan, regions) for plan in plans}
+        preparing = {pool.submit(prepare_account, reader.clients, plan, regions) for plan in plans}
         reading: set[Future[Row]] = set()
         while preparing or reading:
             done, _ = wait(preparing | reading, return_when=FIRST_COMPLETED)  # type: ignore[operator]
