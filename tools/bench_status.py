@@ -1,6 +1,6 @@
-"""Time `rds-certificate-override status` over an organization on the emulator (default 50 accounts x 17 regions).
+"""Time `rds-certificate-override status` over an organization on the emulator (50 accounts x 17 regions).
 
-The emulator (moto's ThreadedMotoServer with the RDS certificates emulator) runs in this process; every account
+The emulator (moto's ThreadedMotoServer with the RDS certificates emulator) runs in this process; each account
 is populated through the API as the function and a StackSet would leave it: one stack per account in its home
 region, one ledger declaration per managed region, the override set. Then a few regions are changed by hand
 (drift, undeclared) and one account's stack is deleted behind its declarations (stale). `status` then runs as
@@ -34,7 +34,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the RDS emulator is owned by the tests until it moves to the package
+# The RDS emulator is owned by the tests until it moves into the package (issue 8 section 4).
+sys.path.insert(0, str(ROOT / "tests"))
 
 import moto_rds_certificates as emulator  # noqa: E402
 
@@ -96,8 +97,10 @@ def _session(endpoint: str, account: str) -> boto3.session.Session:
     )
 
 
-def declare(session: boto3.session.Session, endpoint: str, stack_id: str, region: str, certificate: str) -> None:
-    """What the function leaves in `region`: the ledger parameter (per /work/notes/ledger.md) and the override."""
+def declare(
+    session: boto3.session.Session, endpoint: str, stack_id: str, region: str, certificate: str
+) -> None:
+    """What the function leaves in `region`: its ledger parameter (the ledger's layout) and the override."""
     stack_name, stack_uuid = stack_id.split(":", 5)[5].split("/")[1:]
     logical_id = "Override" + region.replace("-", "").title().replace("-", "")
     value = {
@@ -126,9 +129,9 @@ def populate(endpoint: str, accounts: Sequence[str], regions: Sequence[str]) -> 
 
     def one_account(account: str) -> tuple[boto3.session.Session, str]:
         session = _session(endpoint, account)
-        stack_id = session.client("cloudformation", region_name=HOME_REGION, endpoint_url=endpoint).create_stack(
-            StackName="rds-certificate-override", TemplateBody=STACK_TEMPLATE
-        )["StackId"]
+        stack_id = session.client(
+            "cloudformation", region_name=HOME_REGION, endpoint_url=endpoint
+        ).create_stack(StackName="rds-certificate-override", TemplateBody=STACK_TEMPLATE)["StackId"]
         for region in regions:
             declare(session, endpoint, stack_id, region, DECLARED)
         return session, stack_id
@@ -158,13 +161,15 @@ def populate(endpoint: str, accounts: Sequence[str], regions: Sequence[str]) -> 
     session.client("cloudformation", region_name=HOME_REGION, endpoint_url=endpoint).delete_stack(
         StackName=stack_id
     )
-    # With its stack gone, no declaration of that account is live: its hand-changed regions count as stale too.
+    # Its stack gone, no declaration of that account is live: its hand-changed regions count as stale too.
     stale = [(stale_account, region) for region in regions if (stale_account, region) not in undeclared]
     drift = [(account, region) for account, region in drift if account != stale_account]
     return Arranged(drift=drift, undeclared=undeclared, stale=stale)
 
 
-def run_status(endpoint: str, accounts: Sequence[str], regions: Sequence[str]) -> tuple[float, dict[str, object]]:
+def run_status(
+    endpoint: str, accounts: Sequence[str], regions: Sequence[str]
+) -> tuple[float, dict[str, object]]:
     """`status --json` over the organization, as its own process: (wall seconds, the JSON report)."""
     command = [
         str(Path(sys.executable).parent / "rds-certificate-override"),
@@ -189,7 +194,9 @@ def run_status(endpoint: str, accounts: Sequence[str], regions: Sequence[str]) -
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--regions", type=int, default=17)
     parser.add_argument("--rounds", type=int, default=3)
@@ -199,15 +206,18 @@ def main() -> int:
     with moto_server() as endpoint:
         started = time.perf_counter()
         arranged = populate(endpoint, accounts, regions)
-        print(f"populated {len(accounts)} accounts x {len(regions)} regions in {time.perf_counter() - started:.1f} s")
+        print(
+            f"populated {len(accounts)} accounts x {len(regions)} regions "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         walls = []
         for _ in range(options.rounds):
             wall, report = run_status(endpoint, accounts, regions)
             walls.append(wall)
-            states = Counter(
-                (row["state"]) for row in report["rows"]  # type: ignore[attr-defined]
-            )
-            print(f"status: {wall:.1f} s, {dict(states)}")
+            rows: list[dict[str, str]] = report["rows"]  # type: ignore[assignment]
+            states = Counter(row["state"] for row in rows)
+            print(f"status: {wall:.1f} s, {dict(states)}", flush=True)
     expected = {
         "drift": len(arranged.drift),
         "undeclared": len(arranged.undeclared),
@@ -216,8 +226,10 @@ def main() -> int:
     }
     ok = dict(states) == expected
     print(
-        f"status over {len(accounts)} accounts x {len(regions)} regions: median {statistics.median(walls):.1f} s "
-        f"of {options.rounds} ({', '.join(f'{w:.1f}' for w in walls)}); states {'as arranged' if ok else expected}"
+        f"status over {len(accounts)} accounts x {len(regions)} regions: "
+        f"median {statistics.median(walls):.1f} s of {options.rounds} "
+        f"({', '.join(f'{w:.1f}' for w in walls)}); "
+        f"states {'as arranged' if ok else expected}"
     )
     return 0 if ok else 1
 

@@ -1,11 +1,12 @@
 """SDK clients for the operator commands: one client per (region, service), made once, serving every account.
 
-Why not one client per account as well: making a botocore client costs 10-15 ms of CPU (its class, its event
-handlers, its endpoint resolver are built anew each time), so 50 accounts x 17 regions x 2 services would spend
-~20 s on clients alone, more than the reads. Instead each client signs every request (retries included) with
-the credentials of the account the calling thread works for: `with clients.account(id):` sets it (a context
-variable, so each worker thread has its own), and `_AccountCredentials` looks it up when botocore asks for the
-credentials to sign with. Clients are made under a lock (botocore sessions are not thread-safe); clients are.
+Why not one client per account as well: making a botocore client costs 10-15 ms of CPU (its class, its
+event handlers, its endpoint resolver are built anew each time), so 50 accounts x 17 regions x 2 services
+would spend ~20 s on clients alone, more than the reads. Instead each client signs every request (retries
+included) with the credentials of the account the calling thread works for: `with clients.account(id):`
+sets it (a context variable, so each worker thread has its own), and `_AccountCredentials` looks it up when
+botocore asks for the credentials to sign with. Clients are made under a lock (botocore sessions are not
+thread-safe); clients themselves are thread-safe.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class _AccountCredentials(Credentials):
         return self._by_account[_current_account.get()].get_frozen_credentials()
 
 
-class _AccountCredentialProvider(CredentialProvider):  # type: ignore[misc]
+class _AccountCredentialProvider(CredentialProvider):
     METHOD = "rds-certificate-override-accounts"
 
     def __init__(self, credentials: _AccountCredentials) -> None:
@@ -68,7 +69,9 @@ class NoCredentialsError(Exception):
 class Clients:
     """Clients per (region, service); `home_region` serves STS, EC2 DescribeRegions and Organizations."""
 
-    def __init__(self, *, home_region: str, endpoint_url: str | None = None, max_connections: int = 10) -> None:
+    def __init__(
+        self, *, home_region: str, endpoint_url: str | None = None, max_connections: int = 10
+    ) -> None:
         # The caller's credentials, found the usual way (environment, AWS_PROFILE, SSO, instance role...).
         caller = botocore.session.Session().get_credentials()
         if caller is None:
@@ -138,7 +141,7 @@ def role_arn(partition: str, account: str, role_name: str) -> str:
 
 
 def assume_role(clients: Clients, arn: str) -> Credentials:
-    """Keys for `arn`, asked with the caller's credentials (valid one hour, the STS default: longer than a run)."""
+    """Keys for `arn`, asked with the caller's credentials (valid one hour, the STS default)."""
     with clients.account(CALLER):
         answer = clients.sts().assume_role(RoleArn=arn, RoleSessionName="rds-certificate-override-status")
     keys = answer["Credentials"]

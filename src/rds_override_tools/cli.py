@@ -53,12 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         "administrator account; needs --role-name)",
     )
     status_parser.add_argument(
-        "--role-name", help="role assumed in each account of --accounts/--organization (arn:<partition>:iam::<id>:role/NAME)"
+        "--role-name",
+        help="role assumed in each account of --accounts/--organization: arn:<partition>:iam::<id>:role/NAME",
     )
     status_parser.add_argument(
-        "--days", type=int, default=90, help="list DB instances whose server certificate expires within DAYS (90)"
+        "--days",
+        type=int,
+        default=90,
+        help="list DB instances whose server certificate expires within DAYS (90)",
     )
-    status_parser.add_argument("--json", action="store_true", help="print JSON (for pipelines) instead of the table")
+    status_parser.add_argument(
+        "--json", action="store_true", help="print JSON (for pipelines) instead of the table"
+    )
     status_parser.add_argument(
         "--endpoint-url", help="send every request there (the local emulator), not to AWS"
     )
@@ -103,10 +109,12 @@ def run_status(args: argparse.Namespace) -> int:
     home_region = session.region_name
     if not home_region:
         raise UsageError(
-            "no region configured: set AWS_DEFAULT_REGION (or a profile's region); STS and EC2 are called there"
+            "no region configured: set AWS_DEFAULT_REGION or a profile's region (STS and EC2 are asked there)"
         )
     try:
-        clients = aws.Clients(home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency)
+        clients = aws.Clients(
+            home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency
+        )
         caller_account, partition = aws.caller_identity(clients)
     except (aws.NoCredentialsError, ClientError, BotoCoreError) as error:
         print(f"{PROGRAM} status: cannot read the caller's identity: {error}", file=sys.stderr)
@@ -125,7 +133,9 @@ def run_status(args: argparse.Namespace) -> int:
     else:
         accounts = args.accounts or [caller_account]
     plans = [
-        fleet.AccountPlan(account, aws.role_arn(partition, account, args.role_name) if args.role_name else None)
+        fleet.AccountPlan(
+            account, aws.role_arn(partition, account, args.role_name) if args.role_name else None
+        )
         for account in accounts
     ]
 
@@ -137,13 +147,16 @@ def run_status(args: argparse.Namespace) -> int:
             bar.total = total
             bar.refresh()
 
+        def advance(_row: status.Row) -> None:
+            bar.update()
+
         rows = fleet.read_fleet(
             reader,
             plans,
             args.regions,
             concurrency=args.concurrency,
             on_total=grow,
-            on_row=lambda _row: bar.update(),
+            on_row=advance,
         )
     if args.json:
         print(status.report_json(rows, args.days, reader.now))

@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -59,7 +59,9 @@ def describe_error(error: Exception) -> str:
         message = error.response.get("Error", {}).get("Message", "")
         operation = error.operation_name
         if code in aws.REGION_NOT_ENABLED_CODES:
-            return f"region not enabled for this account (or credentials not valid there): {operation}: {code}"
+            return (
+                f"region not enabled for this account (or credentials not valid there): {operation}: {code}"
+            )
         if "AccessDenied" in code or code == "UnauthorizedOperation":
             return f"access denied: {operation}: {code}: {message}"
         return f"{operation}: {code}: {message}"
@@ -83,7 +85,7 @@ class FleetReader:
         self._engines: Memo[tuple[str, str, str], list[str] | None] = Memo()
 
     def stack_is_live(self, account: str, stack_id: str) -> bool:
-        """DescribeStacks on the stack ARN, in the ARN's region: gone when DELETE_COMPLETE or 'does not exist'."""
+        """DescribeStacks on the stack ARN, in its region: gone if DELETE_COMPLETE or 'does not exist'."""
 
         def describe() -> bool:
             cloudformation = self.clients.cloudformation(stack_id.split(":")[3])
@@ -91,14 +93,17 @@ class FleetReader:
                 with self.clients.account(account):
                     stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in str(error):
+                code = error.response.get("Error", {}).get("Code")
+                if code == "ValidationError" and "does not exist" in str(error):
                     return False
                 raise
             return bool(stacks) and stacks[0]["StackStatus"] != "DELETE_COMPLETE"
 
         return self._stacks.get((account, stack_id), describe)
 
-    def supported_certificates(self, account: str, region: str, engine: str, version: str) -> list[str] | None:
+    def supported_certificates(
+        self, account: str, region: str, engine: str, version: str
+    ) -> list[str] | None:
         """SupportedCACertificateIdentifiers of one engine version (the same in every account of a region)."""
 
         def describe() -> list[str] | None:
@@ -147,13 +152,21 @@ class FleetReader:
         except (ClientError, BotoCoreError, LedgerError) as error:
             return unreadable(account, region, describe_error(error))
         return build_row(
-            account, region, certificates, declarations, live_stacks, instances, supported, self.now, self.days
+            account,
+            region,
+            certificates=certificates,
+            declarations=declarations,
+            live_stacks=live_stacks,
+            instances=instances,
+            supported_certificates=supported,
+            now=self.now,
+            days=self.days,
         )
 
 
 @dataclass(frozen=True)
 class AccountPlan:
-    """How to reach one account: its id and, through --role-name, the role to assume (None: the caller's own)."""
+    """One account to read and, through --role-name, the role to assume there (None: the caller's own)."""
 
     id: str
     role_arn: str | None
@@ -170,7 +183,11 @@ def prepare_account(clients: aws.Clients, plan: AccountPlan, regions: list[str] 
         return Account(plan.id, regions if regions is not None else aws.enabled_regions(clients, plan.id))
     except (ClientError, BotoCoreError) as error:
         reason = describe_error(error)
-        if plan.role_arn is not None and isinstance(error, ClientError) and error.operation_name == "AssumeRole":
+        if (
+            plan.role_arn is not None
+            and isinstance(error, ClientError)
+            and error.operation_name == "AssumeRole"
+        ):
             reason = f"cannot assume {plan.role_arn} (--role-name): {reason}"
         return unreadable(plan.id, "*", reason)
 
@@ -195,8 +212,9 @@ def read_fleet(
         preparing = {pool.submit(prepare_account, reader.clients, plan, regions) for plan in plans}
         reading: set[Future[Row]] = set()
         while preparing or reading:
-            done, _ = wait(preparing | reading, return_when=FIRST_COMPLETED)  # type: ignore[operator]
-            for future in done & preparing:  # type: ignore[operator]
+            both: set[Future[Any]] = preparing | reading
+            done, _ = wait(both, return_when=FIRST_COMPLETED)
+            for future in done & preparing:
                 preparing.remove(future)
                 account = future.result()
                 if isinstance(account, Row):  # the account could not be reached: one row says why
@@ -208,7 +226,7 @@ def read_fleet(
                 expected += len(account.regions)
                 on_total(expected)
                 reading |= {pool.submit(reader.read_region, account.id, region) for region in account.regions}
-            for future in done & reading:  # type: ignore[operator]
+            for future in done & reading:
                 reading.remove(future)
                 rows.append(future.result())
                 on_row(rows[-1])

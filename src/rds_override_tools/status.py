@@ -1,7 +1,7 @@
 """`status`: what each account and region's RDS default CA is, against what the ledger declares.
 
 Pure decisions and rendering only: the SDK reads live in `fleet.py`, which hands the answers here.
-The ledger layout (written by the function, lambda/ledger.py) is one SSM parameter per declaring resource under
+The ledger (written by the function, lambda/ledger.py) is one SSM parameter per declaring resource under
 `DECLARATIONS_PATH`, each a JSON object with at least StackId, LogicalResourceId and CertificateIdentifier.
 """
 
@@ -159,6 +159,7 @@ def unreadable(account: str, region: str, error: str) -> Row:
 def build_row(
     account: str,
     region: str,
+    *,
     certificates: Certificates,
     declarations: Sequence[Declaration],
     live_stacks: set[str],
@@ -276,7 +277,9 @@ def _notes(row: Row) -> str:
     if row.state is State.DRIFT:
         notes.append(f"declared {', '.join(row.declared_certificates) or 'by no live stack'}")
     notes.extend(f"stack gone: {stack_id}" for stack_id in row.stale_stacks)
-    notes.extend(f"{instance.identifier} expires {_date(instance.valid_till)}" for instance in row.expiring_instances)
+    notes.extend(
+        f"{instance.identifier} expires {_date(instance.valid_till)}" for instance in row.expiring_instances
+    )
     if row.unsupported_engines:
         notes.append(f"{', '.join(row.unsupported_engines)} do not list {row.default_certificate}")
     return "; ".join(notes) or "-"
@@ -319,7 +322,10 @@ def report_table(rows: Sequence[Row], days: int) -> str:
     header = tuple(f"EXPIRING <={days}D" if column == "EXPIRING" else column for column in TABLE_COLUMNS)
     table = [header, *(_cells(row) for row in rows)]
     widths = [max(len(line[index]) for line in table) for index in range(len(header) - 1)]
-    lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]]) for line in table]
+    lines = [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]])
+        for line in table
+    ]
     counts = summary(rows)
     total = counts.pop("account_regions")
     lines.append(f"{total} account-regions: " + ", ".join(f"{n} {state}" for state, n in counts.items()))

@@ -15,7 +15,9 @@ from status_support import CALLER_ACCOUNT, Account, describe_db_engine_versions
 @pytest.fixture(autouse=True)
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto in-process, DescribeDBEngineVersions served, the SDK's retry sleeps skipped."""
-    monkeypatch.setattr(RDSResponse, "describe_db_engine_versions", describe_db_engine_versions, raising=False)
+    monkeypatch.setattr(
+        RDSResponse, "describe_db_engine_versions", describe_db_engine_versions, raising=False
+    )
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
     with mock_aws():
         yield

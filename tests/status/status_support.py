@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -22,8 +22,8 @@ ROLE_NAME = "RdsCertificateOverrideStatus"
 CALLER_ACCOUNT = emulator.DEFAULT_ACCOUNT_ID
 STACK_TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 
-# SupportedCACertificateIdentifiers per (engine, version), as DescribeDBEngineVersions answers them. moto 5.2.5
-# does not implement the action: `describe_db_engine_versions` serves it from this table (conftest patches it in).
+# SupportedCACertificateIdentifiers per (engine, version), as DescribeDBEngineVersions answers them. moto
+# 5.2.5 does not implement the action: `describe_db_engine_versions` (patched in by conftest) answers here.
 ENGINE_CERTIFICATES: dict[tuple[str, str], list[str]] = {
     ("postgres", "16.3"): ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"],
     ("sqlserver-se", "15.00.4415.2.v1"): ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"],
@@ -89,7 +89,14 @@ class Account:
         return name
 
     def create_instance(
-        self, region: str, identifier: str, certificate: str, valid_till: datetime, engine: str, version: str
+        self,
+        region: str,
+        identifier: str,
+        *,
+        certificate: str,
+        valid_till: datetime,
+        engine: str,
+        version: str,
     ) -> None:
         self.client("rds", region).create_db_instance(
             DBInstanceIdentifier=identifier,
@@ -98,7 +105,7 @@ class Account:
             EngineVersion=version,
             AllocatedStorage=20,
             MasterUsername="admin",
-            MasterUserPassword="password123",  # noqa: S106 - moto only
+            MasterUserPassword="password123",
             CACertificateIdentifier=certificate,
         )
         # moto 5.2.5 leaves CertificateDetails out; its serializer picks this attribute up.
@@ -117,5 +124,3 @@ def account(account_id: str) -> Account:
         aws_session_token=keys["SessionToken"],
     )
     return Account(account_id, session)
-
-

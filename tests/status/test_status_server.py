@@ -62,7 +62,11 @@ def _keys() -> dict[str, str]:
 
 def run(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own console script
-        [COMMAND, "status", "--endpoint-url", endpoint, *args], env=ENV, capture_output=True, text=True, check=False
+        [COMMAND, "status", "--endpoint-url", endpoint, *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -111,7 +115,10 @@ def test_status_over_http_across_accounts(endpoint: str) -> None:
     assert table.returncode == 1
     assert table.stdout.splitlines()[0].startswith("ACCOUNT       REGION     STATE")
     assert "team-a/RdsCertificateOverride" in table.stdout
-    assert table.stdout.splitlines()[-1] == "4 account-regions: 3 in-sync, 0 drift, 1 undeclared, 0 stale, 0 unreadable"
+    assert (
+        table.stdout.splitlines()[-1]
+        == "4 account-regions: 3 in-sync, 0 drift, 1 undeclared, 0 stale, 0 unreadable"
+    )
 
 
 def test_an_unknown_region_is_refused_before_anything_is_read(endpoint: str) -> None:
