@@ -98,6 +98,14 @@ demo: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play a stack's lifecycle against th
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
 
+# The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
+.PHONY: status bench-status
+status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
+	$(RUN) rds-certificate-override status $(ARGS)
+
+bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
+	$(RUN) python tools/bench_status.py $(ARGS)
+
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided
 

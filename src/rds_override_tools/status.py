@@ -276,12 +276,12 @@ def _notes(row: Row) -> str:
     notes = []
     if row.state is State.DRIFT:
         notes.append(f"declared {', '.join(row.declared_certificates) or 'by no live stack'}")
-    notes.extend(f"stack gone: {stack_id}" for stack_id in row.stale_stacks)
+    notes.extend(f"stack gone: {d.declared_by}" for d in row.declarations if d.stack_id in row.stale_stacks)
     notes.extend(
         f"{instance.identifier} expires {_date(instance.valid_till)}" for instance in row.expiring_instances
     )
     if row.unsupported_engines:
-        notes.append(f"{', '.join(row.unsupported_engines)} do not list {row.default_certificate}")
+        notes.append(f"engines without {row.default_certificate}: {', '.join(row.unsupported_engines)}")
     return "; ".join(notes) or "-"
 
 

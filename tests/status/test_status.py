@@ -25,9 +25,12 @@ from rds_override_tools import cli
 from rds_override_tools.status import (
     Declaration,
     LedgerError,
+    Row,
     State,
     decide_state,
+    exit_code,
     parse_declaration,
+    unreadable,
 )
 
 US = "us-east-1"
@@ -206,6 +209,12 @@ class TestDecideState:
     ) -> None:
         declarations = [self.declaration(stack_id, certificate) for stack_id, certificate in declared]
         assert decide_state(override, declarations, live) is expected
+
+    def test_exit_code_unreadable_wins_over_drift(self) -> None:
+        drift, unreadable_row = Row("1", "r", State.DRIFT), unreadable("1", "s", "why")
+        assert exit_code([Row("1", "r", State.IN_SYNC)]) == 0
+        assert exit_code([drift, Row("1", "s", State.IN_SYNC)]) == 1
+        assert exit_code([drift, unreadable_row]) == 2
 
     def test_a_ledger_parameter_of_another_version_is_refused_with_its_name(self) -> None:
         with pytest.raises(LedgerError, match=r"/p/x.*Version 2"):
@@ -537,6 +546,31 @@ class TestOutput:
         assert "pg-1 expires" in lines[1]
         assert lines[2].split()[:5] == [CALLER_ACCOUNT, US, "undeclared", "rds-ca-ecc384-g1", "yes"]
         assert lines[3] == "2 account-regions: 1 in-sync, 0 drift, 1 undeclared, 0 stale, 0 unreadable"
+
+    def test_table_notes_say_what_needs_a_look(
+        self, caller: Account, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        caller.declare(HOME, caller.create_stack(TEAM_A), "rds-ca-rsa4096-g1")
+        emulator.set_override(CALLER_ACCOUNT, HOME, "rds-ca-ecc384-g1")
+        gone = caller.create_stack("team-b")
+        caller.declare(US, gone, "rds-ca-ecc384-g1", "Override")
+        caller.delete_stack(gone)
+        caller.create_instance(
+            US,
+            "mssql-1",
+            certificate="rds-ca-rsa2048-g1",
+            valid_till=datetime.now(UTC) + timedelta(days=300),
+            engine="sqlserver-se",
+            version="15.00.4415.2.v1",
+        )
+        code = cli.main(["status", "--regions", f"{HOME},{US}"])
+        lines = capsys.readouterr().out.splitlines()
+        notes = lines[0].index("NOTES")
+        assert code == 1
+        assert lines[1][notes:] == "declared rds-ca-rsa4096-g1"
+        assert lines[2][notes:] == (
+            "stack gone: team-b/Override; engines without rds-ca-ecc384-g1: sqlserver-se 15.00.4415.2.v1"
+        )
 
     def test_a_progress_bar_only_on_a_terminal(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
