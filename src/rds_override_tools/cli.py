@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import boto3
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
@@ -94,7 +94,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--regions: no regions given")
 
 
-def _check_regions(session: boto3.session.Session, regions: list[str], partition: str) -> None:
+def _check_regions(session: botocore.session.Session, regions: list[str], partition: str) -> None:
     known = session.get_available_regions("rds", partition)
     unknown = [region for region in regions if region not in known]
     if unknown:
@@ -105,13 +105,13 @@ def _check_regions(session: boto3.session.Session, regions: list[str], partition
 
 def run_status(args: argparse.Namespace) -> int:
     _validate(args)
-    session = boto3.session.Session()
-    home_region = session.region_name
-    if not home_region:
-        raise UsageError(
-            "no region configured: set AWS_DEFAULT_REGION or a profile's region (STS and EC2 are asked there)"
-        )
     try:
+        session = botocore.session.Session()
+        home_region = session.get_config_variable("region")
+        if not home_region:
+            raise UsageError(
+                "no region configured: set AWS_DEFAULT_REGION or a profile's region (for STS, EC2)"
+            )
         clients = aws.Clients(
             home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency
         )

@@ -446,6 +446,16 @@ class TestBadInput:
         assert out == ""
         assert emulator.calls() == []
 
+    def test_no_region_configured(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        monkeypatch.delenv("AWS_REGION")
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["status"])
+        assert exit_.value.code == 2
+        assert "no region configured: set AWS_DEFAULT_REGION" in capsys.readouterr().err
+
     def test_an_organization_without_active_accounts(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
