@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -167,6 +168,11 @@ def populate(endpoint: str, accounts: Sequence[str], regions: Sequence[str]) -> 
     return Arranged(drift=drift, undeclared=undeclared, stale=stale)
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_status(
     endpoint: str, accounts: Sequence[str], regions: Sequence[str]
 ) -> tuple[float, dict[str, object]]:
@@ -184,9 +190,10 @@ def run_status(
         ",".join(regions),
         "--json",
     ]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, env=DUMMY_ENV, capture_output=True, text=True, check=False)  # noqa: S603
     wall = time.perf_counter() - started
+    print(f"  status process CPU {_children_cpu() - cpu_before:.1f} s", flush=True)
     if done.returncode not in (0, 1):
         raise SystemExit(f"status failed ({done.returncode}): {done.stderr[-2000:]}")
     report: dict[str, object] = json.loads(done.stdout)
