@@ -112,6 +112,8 @@ def run_status(args: argparse.Namespace) -> int:
             raise UsageError(
                 "no region configured: set AWS_DEFAULT_REGION or a profile's region (for STS, EC2)"
             )
+        if args.regions is not None:  # before any request: bad input reads nothing
+            _check_regions(session, args.regions, session.get_partition_for_region(home_region))
         clients = aws.Clients(
             home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency
         )
@@ -120,8 +122,6 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"{PROGRAM} status: cannot read the caller's identity: {error}", file=sys.stderr)
         return 2
     clients.add_account(caller_account, None)
-    if args.regions is not None:
-        _check_regions(session, args.regions, partition)
 
     if args.organization:
         try:

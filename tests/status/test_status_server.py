@@ -121,8 +121,18 @@ def test_status_over_http_across_accounts(endpoint: str) -> None:
     )
 
 
+def test_by_default_every_region_the_account_has_enabled(endpoint: str) -> None:
+    ec2 = boto3.client("ec2", region_name=HOME, endpoint_url=endpoint, **_keys())
+    enabled = sorted(region["RegionName"] for region in ec2.describe_regions()["Regions"])
+    done = run(endpoint, "--json")
+    assert done.returncode == 0, done.stderr
+    assert [row["region"] for row in json.loads(done.stdout)["rows"]] == enabled
+
+
 def test_an_unknown_region_is_refused_before_anything_is_read(endpoint: str) -> None:
+    emulator.reset_calls()
     done = run(endpoint, "--regions", "eu-west-9")
     assert done.returncode == 2
     assert "--regions: unknown in partition aws: eu-west-9" in done.stderr
     assert done.stdout == ""
+    assert emulator.calls() == []
