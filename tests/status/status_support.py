@@ -1,6 +1,6 @@
 """An organization on moto for the status tests: accounts reached through assumed roles, stacks, ledger
-declarations written exactly as the ledger layout says (docs: /work/notes/ledger.md, lambda/ledger.py),
-overrides, DB instances with server certificates."""
+declarations written by the function's own code (lambda/declarations.py), overrides, DB instances with
+server certificates."""
 
 from __future__ import annotations
 
@@ -11,33 +11,15 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from moto.core.responses import ActionResult
-from moto.rds.models import rds_backends
-from moto.rds.responses import RDSResponse
 
-import moto_rds_certificates as emulator
+import declarations
+from rds_override_tools.local import rds_emulator as emulator
+from rds_override_tools.local import settings
 
-HOME = "eu-west-1"
+HOME = settings.REGION
 ROLE_NAME = "RdsCertificateOverrideStatus"
-CALLER_ACCOUNT = emulator.DEFAULT_ACCOUNT_ID
+CALLER_ACCOUNT = settings.ACCOUNT_ID
 STACK_TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
-
-# SupportedCACertificateIdentifiers per (engine, version), as DescribeDBEngineVersions answers them. moto
-# 5.2.5 does not implement the action: `describe_db_engine_versions` (patched in by conftest) answers here.
-ENGINE_CERTIFICATES: dict[tuple[str, str], list[str]] = {
-    ("postgres", "16.3"): ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"],
-    ("sqlserver-se", "15.00.4415.2.v1"): ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"],
-}
-
-
-def describe_db_engine_versions(self: RDSResponse) -> ActionResult:
-    key = (self._get_param("Engine"), self._get_param("EngineVersion"))
-    versions = [
-        {"Engine": key[0], "EngineVersion": key[1], "SupportedCACertificateIdentifiers": supported}
-        for supported in [ENGINE_CERTIFICATES.get(key)]
-        if supported is not None
-    ]
-    return ActionResult({"DBEngineVersions": versions})
 
 
 @dataclass
@@ -69,24 +51,24 @@ class Account:
         state: str = "applied",
         apply: bool = True,
     ) -> str:
-        """What the function leaves behind: its ledger parameter, and (apply) the override itself."""
-        stack_name, stack_uuid = stack_id.split(":", 5)[5].split("/")[1:]
-        name = f"/rds-certificate-override/declarations/{stack_name}/{stack_uuid}/{logical_id}"
-        value = {
-            "Version": 1,
-            "StackId": stack_id,
-            "LogicalResourceId": logical_id,
-            "CertificateIdentifier": certificate,
-            "PreviousOverride": None,
-            "RestorePreviousOnDelete": False,
-            "State": state,
-            "RequestId": str(uuid.uuid4()),
-            "UpdatedAt": "2026-11-28T18:00:00Z",
-        }
-        self.client("ssm", region).put_parameter(Name=name, Value=json.dumps(value), Type="String")
+        """What the function leaves behind: its ledger parameter, written by the function's own code
+        (lambda/declarations.py), and (apply) the override itself."""
+        declaration = declarations.Declaration(
+            stack_id=stack_id,
+            logical_id=logical_id,
+            certificate=certificate,
+            previous_override=None,
+            restore_previous=False,
+            state=declarations.WriteState(state),
+            request_id=str(uuid.uuid4()),
+            updated_at="2026-11-28T18:00:00Z",
+        )
+        self.client("ssm", region).put_parameter(
+            Name=declaration.name, Value=declaration.to_json(), Type="String"
+        )
         if apply:
             emulator.set_override(self.id, region, certificate)
-        return name
+        return declaration.name
 
     def create_instance(
         self,
@@ -108,9 +90,7 @@ class Account:
             MasterUserPassword="password123",
             CACertificateIdentifier=certificate,
         )
-        # moto 5.2.5 leaves CertificateDetails out; its serializer picks this attribute up.
-        instance = rds_backends[self.id][region].databases[identifier]
-        instance.certificate_details = {"CAIdentifier": certificate, "ValidTill": valid_till}
+        emulator.set_server_certificate_valid_till(self.id, region, identifier, valid_till)
 
 
 def account(account_id: str) -> Account:

@@ -20,8 +20,8 @@ from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 from status_support import CALLER_ACCOUNT, HOME, ROLE_NAME, Account, account
 
-import moto_rds_certificates as emulator
 from rds_override_tools import cli
+from rds_override_tools.local import rds_emulator as emulator
 from rds_override_tools.status import (
     Declaration,
     LedgerError,
@@ -449,8 +449,7 @@ class TestBadInput:
     def test_no_region_configured(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        monkeypatch.delenv("AWS_DEFAULT_REGION")
-        monkeypatch.delenv("AWS_REGION")
+        monkeypatch.delenv("AWS_DEFAULT_REGION")  # aws_environment sets no AWS_REGION
         with pytest.raises(SystemExit) as exit_:
             cli.main(["status"])
         assert exit_.value.code == 2

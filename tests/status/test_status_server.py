@@ -6,31 +6,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-import moto_rds_certificates as emulator
+import declarations
+from rds_override_tools.local import organization, settings
+from rds_override_tools.local import rds_emulator as emulator
+from rds_override_tools.local.cloud import emulator_server
 
-HOME = "eu-west-1"
-US = "us-east-1"
-ROLE_NAME = "RdsCertificateOverrideStatus"
+HOME = settings.REGION
+US = settings.OTHER_REGION
 MEMBERS = ("111111111111", "222222222222")
-COMMAND = str(Path(sys.executable).parent / "rds-certificate-override")
-ENV = {
-    "PATH": os.environ.get("PATH", ""),
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": HOME,
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "NO_PROXY": "127.0.0.1",
-}
+COMMAND = organization.status_command()
+ENV = {"PATH": os.environ.get("PATH", ""), **organization.status_environment()}
 
 
 @pytest.fixture
@@ -40,24 +30,15 @@ def aws() -> None:
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    emulator.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def member_session(endpoint: str, account: str) -> boto3.session.Session:
-    sts = boto3.client("sts", region_name=HOME, endpoint_url=endpoint, **_keys())
-    keys = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ROLE_NAME}", RoleSessionName="arrange")[
-        "Credentials"
-    ]
-    return boto3.session.Session(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+    with emulator_server() as url:
+        yield url
 
 
 def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return {
+        "aws_access_key_id": settings.DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": settings.DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def run(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,26 +52,22 @@ def run(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_status_over_http_across_accounts(endpoint: str) -> None:
-    declaring, hand_changed = (member_session(endpoint, account) for account in MEMBERS)
+    declaring, hand_changed = (organization.member_session(endpoint, account) for account in MEMBERS)
     stack_id = declaring.client("cloudformation", region_name=HOME, endpoint_url=endpoint).create_stack(
         StackName="team-a", TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
     )["StackId"]
-    stack_name, stack_uuid = stack_id.split("/")[1:]
-    declaration = {
-        "Version": 1,
-        "StackId": stack_id,
-        "LogicalResourceId": "RdsCertificateOverride",
-        "CertificateIdentifier": "rds-ca-rsa4096-g1",
-        "PreviousOverride": None,
-        "RestorePreviousOnDelete": False,
-        "State": "applied",
-        "RequestId": "r-1",
-        "UpdatedAt": "2026-11-28T18:00:00Z",
-    }
+    declaration = declarations.Declaration(
+        stack_id=stack_id,
+        logical_id="RdsCertificateOverride",
+        certificate="rds-ca-rsa4096-g1",
+        previous_override=None,
+        restore_previous=False,
+        state=declarations.WriteState.APPLIED,
+        request_id="r-1",
+        updated_at="2026-11-28T18:00:00Z",
+    )
     declaring.client("ssm", region_name=US, endpoint_url=endpoint).put_parameter(
-        Name=f"/rds-certificate-override/declarations/{stack_name}/{stack_uuid}/RdsCertificateOverride",
-        Value=json.dumps(declaration),
-        Type="String",
+        Name=declaration.name, Value=declaration.to_json(), Type="String"
     )
     declaring.client("rds", region_name=US, endpoint_url=endpoint).modify_certificates(
         CertificateIdentifier="rds-ca-rsa4096-g1"
@@ -98,7 +75,14 @@ def test_status_over_http_across_accounts(endpoint: str) -> None:
     hand_changed.client("rds", region_name=HOME, endpoint_url=endpoint).modify_certificates(
         CertificateIdentifier="rds-ca-ecc384-g1"
     )
-    accounts = ["--accounts", ",".join(MEMBERS), "--role-name", ROLE_NAME, "--regions", f"{HOME},{US}"]
+    accounts = [
+        "--accounts",
+        ",".join(MEMBERS),
+        "--role-name",
+        organization.ROLE_NAME,
+        "--regions",
+        f"{HOME},{US}",
+    ]
 
     done = run(endpoint, *accounts, "--json")
     assert done.returncode == 1, done.stderr
