@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 import yaml
 from cfnlint.api import lint_all
 
+from harness import CloudFormation
+from harness import override as override_in
 from override import OUR_PROPERTIES
 from rds_override_tools import stackset
 from rds_override_tools.stackset import (
@@ -23,6 +26,7 @@ from rds_override_tools.stackset import (
     generate,
     load_sam_template,
     main,
+    override_properties,
     region_overrides,
     translate,
 )
@@ -237,3 +241,43 @@ def test_bad_input_writes_nothing(
     assert main(["--zip", str(tmp_path / "missing.zip"), "--out", str(tmp_path / "other")]) == 2
     assert "missing.zip does not exist: run `make build` first" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+def test_override_properties_are_what_each_region_sends_its_function(generated: Generated) -> None:
+    played = override_properties(generated.template, {"CertificateIdentifier": "rds-ca-ecc384-g1"})
+    assert list(played) == list(generated.overrides)
+    assert played["RdsCertificateOverrideEuWest1"] == {
+        "ServiceTimeout": 300,
+        "CertificateIdentifier": "rds-ca-ecc384-g1",
+        "RestorePreviousOnDelete": "false",
+        "Region": "eu-west-1",
+    }
+    # template.yaml's HasOverride: an empty CertificateIdentifier deploys the function only.
+    assert override_properties(generated.template, {"CertificateIdentifier": ""}) == {}
+
+
+def test_override_properties_refuses_what_only_cloudformation_can_resolve(generated: Generated) -> None:
+    template = json.loads(generated.body())
+    template["Resources"]["RdsCertificateOverrideEuWest1"]["Properties"]["Region"] = {"Ref": "AWS::Region"}
+    with pytest.raises(StackSetError, match="parameter AWS::Region has no value and no default"):
+        override_properties(template)
+    template["Resources"]["RdsCertificateOverrideEuWest1"]["Properties"]["Region"] = {"Fn::Sub": "x"}
+    with pytest.raises(StackSetError, match=re.escape('cannot resolve {"Fn::Sub": "x"}')):
+        override_properties(template)
+
+
+def test_the_generated_overrides_set_and_then_remove_each_regions_default(cfn: CloudFormation) -> None:
+    """The template's resources played through the handler on the emulator, as one stack instance would."""
+    regions = ("eu-west-1", "us-east-1", "ap-southeast-2")
+    played = override_properties(generate(regions).template, {"CertificateIdentifier": "rds-ca-ecc384-g1"})
+    physical_ids = {}
+    for logical_id, properties in played.items():
+        answer = cfn.send("Create", properties)
+        assert answer["Status"] == "SUCCESS", answer["Reason"]
+        physical_ids[logical_id] = answer["PhysicalResourceId"]
+    assert {region: override_in(region) for region in regions} == dict.fromkeys(regions, "rds-ca-ecc384-g1")
+
+    for logical_id, properties in played.items():
+        answer = cfn.send("Delete", properties, physical_id=physical_ids[logical_id])
+        assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert {region: override_in(region) for region in regions} == dict.fromkeys(regions)

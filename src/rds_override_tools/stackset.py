@@ -22,8 +22,8 @@ What this adds to the translation, and why:
   service-managed StackSet rejects like any other. Adding a region is regenerating and update-stack-set.
 - SAM's traces go: the Transform, the build metadata (BuildMethod), the `lambda:createdBy: SAM` tag.
 
-Use `python -m rds_override_tools.stackset --help`; simulations and tests call `generate()` and
-`region_overrides()`.
+Use `python -m rds_override_tools.stackset --help`. Simulations and tests call `generate()`, then
+`region_overrides()` (the resources as written) or `override_properties()` (what each one sends its function).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,15 @@ ENABLED_BY_DEFAULT = {
     ),
 }
 """Default regions per partition; a partition not listed has no opt-in regions: all its RDS regions."""
+
+
+_CONDITION_FUNCTIONS: dict[str, Callable[[list[Any]], bool]] = {
+    "Fn::Equals": lambda arguments: str(arguments[0]) == str(arguments[1]),
+    "Fn::Not": lambda arguments: not arguments[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+}
+"""Condition functions, for override_properties (CloudFormation's are these and Fn::If)."""
 
 
 class StackSetError(ValueError):
@@ -273,6 +282,43 @@ def region_overrides(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == OVERRIDE_TYPE
     }
+
+
+def override_properties(
+    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """What each per-region override sends its function, for a stand-in of CloudFormation to play.
+
+    Parameter references resolved (`parameters`, else the template's defaults); overrides whose Condition is
+    false left out, as CloudFormation would; ServiceToken left out: it is the stack's own function, which
+    the player supplies. Values are as written (ServiceTimeout 300): CloudFormation sends them as strings.
+    """
+    declared = template.get("Parameters", {})
+    defaults = {name: spec["Default"] for name, spec in declared.items() if "Default" in spec}
+    values = defaults | dict(parameters or {})
+    conditions = template.get("Conditions", {})
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            if value["Ref"] not in values:
+                raise StackSetError(f"parameter {value['Ref']} has no value and no default")
+            return values[value["Ref"]]
+        if isinstance(value, dict) and set(value) == {"Condition"}:
+            return resolve(conditions[value["Condition"]])
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _CONDITION_FUNCTIONS:
+            ((function, arguments),) = value.items()
+            return _CONDITION_FUNCTIONS[function]([resolve(argument) for argument in arguments])
+        if isinstance(value, dict | list):
+            raise StackSetError(f"cannot resolve {json.dumps(value)} without CloudFormation")
+        return value
+
+    played = {}
+    for logical_id, resource in region_overrides(template).items():
+        if "Condition" in resource and not resolve(conditions[resource["Condition"]]):
+            continue
+        properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
+        played[logical_id] = {key: resolve(value) for key, value in properties.items()}
+    return played
 
 
 def code_key_for(zip_path: Path) -> str:
