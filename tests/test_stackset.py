@@ -281,3 +281,9 @@ def test_the_generated_overrides_set_and_then_remove_each_regions_default(cfn: C
         answer = cfn.send("Delete", properties, physical_id=physical_ids[logical_id])
         assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert {region: override_in(region) for region in regions} == dict.fromkeys(regions)
+
+
+def test_the_output_directory_is_readable_as_any_directory_is(function_zip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stackset"
+    assert main(["--regions", "eu-west-1", "--zip", str(function_zip), "--out", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o755

@@ -355,6 +355,7 @@ def write(generated: Generated, function_zip: Path, out_dir: Path = OUT_DIR) -> 
     # Written beside, then swapped in: a failure leaves the previous output whole.
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the output from other users of the checkout
         (staging / TEMPLATE_NAME).write_text(body)
         shutil.copyfile(function_zip, staging / code_key)
         shutil.rmtree(out_dir, ignore_errors=True)
