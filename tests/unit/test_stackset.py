@@ -12,8 +12,6 @@ import pytest
 import yaml
 from cfnlint.api import lint_all
 
-from harness import CloudFormation
-from harness import override as override_in
 from override import OUR_PROPERTIES
 from rds_override_tools import stackset
 from rds_override_tools.stackset import (
@@ -264,23 +262,6 @@ def test_override_properties_refuses_what_only_cloudformation_can_resolve(genera
     template["Resources"]["RdsCertificateOverrideEuWest1"]["Properties"]["Region"] = {"Fn::Sub": "x"}
     with pytest.raises(StackSetError, match=re.escape('cannot resolve {"Fn::Sub": "x"}')):
         override_properties(template)
-
-
-def test_the_generated_overrides_set_and_then_remove_each_regions_default(cfn: CloudFormation) -> None:
-    """The template's resources played through the handler on the emulator, as one stack instance would."""
-    regions = ("eu-west-1", "us-east-1", "ap-southeast-2")
-    played = override_properties(generate(regions).template, {"CertificateIdentifier": "rds-ca-ecc384-g1"})
-    physical_ids = {}
-    for logical_id, properties in played.items():
-        answer = cfn.send("Create", properties)
-        assert answer["Status"] == "SUCCESS", answer["Reason"]
-        physical_ids[logical_id] = answer["PhysicalResourceId"]
-    assert {region: override_in(region) for region in regions} == dict.fromkeys(regions, "rds-ca-ecc384-g1")
-
-    for logical_id, properties in played.items():
-        answer = cfn.send("Delete", properties, physical_id=physical_ids[logical_id])
-        assert answer["Status"] == "SUCCESS", answer["Reason"]
-    assert {region: override_in(region) for region in regions} == dict.fromkeys(regions)
 
 
 def test_the_output_directory_is_readable_as_any_directory_is(function_zip: Path, tmp_path: Path) -> None:
