@@ -34,7 +34,7 @@ export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install lock test lint format build demo bench deploy cdk-asset synth cdk-wheel stackset clean distclean
+.PHONY: help install lock unit test lint format build demo bench deploy cdk-asset synth cdk-wheel stackset clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -70,18 +70,19 @@ $(RUNTIME_SDK_STAMP): uv.lock | $(VENV_STAMP)
 		$(if $(RUNTIME_PYTHON),--python $(RUNTIME_PYTHON) --compile-bytecode)
 	touch $@
 
-test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Run the whole test suite (unit, emulator, end to end, CDK)
+unit: $(VENV_STAMP) ## Run the pure unit tests (no build, seconds)
+	$(RUN) pytest tests/unit
+
+test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole test suite (unit, emulator, end to end, CDK)
 	$(RUN) pytest
 
-# cdk/app.py is type-checked on its own: its module name, app, is the handler's too. cfn-lint's W3005 (a
-# DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend on its role.
-# checkov pins its own boto3, so it runs from its own locked environment (tools/scanners); --skip-download
-# keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
+# cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
+# on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
+# --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
 lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
-	$(RUN) mypy cdk/app.py
 	$(RUN) cfn-lint template.yaml
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
 	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
@@ -96,22 +97,22 @@ format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff check --fix .
 
 demo: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play a stack's lifecycle against the local RDS emulator
-	$(RUN) python tools/demo.py --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
+	$(RUN) python -m rds_override_tools.demo --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
 
-bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/app.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
+bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
 
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided
 
-# app.py stands for the whole copy; cp gives it a fresh mtime, newer than the build stamp.
-$(CDK_ASSET)/app.py: $(BUILD_STAMP)
+# index.py stands for the whole copy; cp gives it a fresh mtime, newer than the build stamp.
+$(CDK_ASSET)/index.py: $(BUILD_STAMP)
 	rm -rf $(CDK_ASSET)
 	cp -R $(FUNCTION_DIR) $(CDK_ASSET)
 
-cdk-asset: $(CDK_ASSET)/app.py ## Copy the built function into the CDK package (cdk/) as its Lambda asset
+cdk-asset: $(CDK_ASSET)/index.py ## Copy the built function into the CDK package (cdk/) as its Lambda asset
 
-synth: $(CDK_ASSET)/app.py ## Synthesize the example CDK app (cdk/app.py) into cdk/cdk.out, offline
+synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into cdk/cdk.out, offline
 	rm -rf $(CDK_OUT)
 	CDK_OUTDIR=$(CDK_OUT) $(RUN) python cdk/app.py
 	@echo "synthesized: $$(ls $(CDK_OUT)/*.template.json)"
@@ -119,10 +120,10 @@ synth: $(CDK_ASSET)/app.py ## Synthesize the example CDK app (cdk/app.py) into c
 # REGIONS: the regions each stack instance manages, e.g. REGIONS="eu-west-1 eu-central-1" (default: the
 # regions every account has enabled); PARTITION for aws-cn, aws-us-gov... Checked against the SDK's list.
 stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed StackSet accepts, and the function zip
-	PYTHONPATH=src $(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
+	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
 		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
 
-cdk-wheel: $(CDK_ASSET)/app.py ## Build the CDK package's wheel (asset included) into dist/
+cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
 
 clean: ## Remove build outputs

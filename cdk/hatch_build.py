@@ -24,7 +24,7 @@ class AssetBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             # The dev environment imports the package from src/, where `make cdk-asset` puts the asset.
             return
         asset = Path(self.root) / ASSET
-        if not (asset / "app.py").is_file():
+        if not (asset / "index.py").is_file():
             raise RuntimeError(
                 f"{ASSET} is missing: the package carries the prebuilt Lambda function as its asset. "
                 "Run `make cdk-asset` (it runs `make build`) at the repository root, then build again."

@@ -12,10 +12,13 @@ how the answer is built and delivered, because crhelper 2.0.12:
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import re
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -115,7 +118,8 @@ def put_response(url: str, body: bytes, *, deadline: float | None = None) -> boo
                     "CloudFormation rejected the answer", extra={"attempt": attempt, "http": error.code}
                 )
                 return False
-        except (OSError, TimeoutError) as error:
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            # Only the type: the message of some (InvalidURL) quotes the URL.
             outcome = type(error).__name__
         logger.warning("CloudFormation response not delivered", extra={"attempt": attempt, "error": outcome})
         if attempt < PUT_ATTEMPTS:
@@ -125,6 +129,42 @@ def put_response(url: str, body: bytes, *, deadline: float | None = None) -> boo
             time.sleep(pause)
     logger.error("CloudFormation response could not be delivered", extra={"attempts": PUT_ATTEMPTS})
     return False
+
+
+# The query string of a presigned URL (the ResponseURL): X-Amz-Signature, X-Amz-Credential, ...
+_PRESIGNED_QUERY = re.compile(r"\?[^\s'\"]*X-Amz-[^\s'\"]*", re.IGNORECASE)
+_REDACTED = "?<presigned query redacted>"
+
+
+def redact(text: str) -> str:
+    return _PRESIGNED_QUERY.sub(_REDACTED, text)
+
+
+def install_log_redaction() -> None:
+    """Remove presigned query strings from every log record of the process, whoever logs it: crhelper at
+    DEBUG logs the whole event, and an exception's message or traceback may quote the URL. Our own code
+    never logs the URL; this is the net under every other path."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "redacts_presigned_urls", False):
+        return
+
+    def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: logging reports it itself
+            return record
+        if (redacted := redact(message)) != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[0] is not None:
+            details = "".join(traceback.format_exception(*record.exc_info))
+            if (redacted := redact(details)) != details:
+                record.msg, record.args = f"{record.getMessage()}\n{redacted}", None
+                record.exc_info = record.exc_text = None
+        return record
+
+    redacting_record.redacts_presigned_urls = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_record)
 
 
 class _NoPollingClients:
@@ -167,6 +207,12 @@ class SafeCfnResource(CfnResource):
             put_response(self._response_url, previous_answer, deadline=self._deadline)
             return
         super().__call__(event, context)
+
+    def seconds_until_timeout_answer(self) -> float:
+        """Time left before the timer answers FAILED (infinite when the invocation has no deadline)."""
+        if self._deadline is None:
+            return float("inf")
+        return self._deadline - TIMEOUT_MARGIN_SECONDS - time.monotonic()
 
     def generate_physical_id(self, event: Mapping[str, Any]) -> str:
         # crhelper asks for one only when a Create produced none, that is when it failed.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -21,7 +21,9 @@ RESTORE_PREVIOUS_ON_DELETE = "RestorePreviousOnDelete"
 OUR_PROPERTIES = (CERTIFICATE_IDENTIFIER, REGION, RESTORE_PREVIOUS_ON_DELETE)
 CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 
-_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+# Region names are not all of one shape (`eusc-de-east-1`): properties are checked against the SDK's list;
+# a physical id only needs a token that cannot hold the separator.
+_REGION_TOKEN = re.compile(r"[a-z0-9-]+")
 _BOOLEAN_STRINGS = {"true": True, "false": False}
 
 # Physical ids are `rds-certificate-override:v1:<region>:<previous override or ->:<stack digest>`.
@@ -52,8 +54,9 @@ def parse_properties(
 ) -> OverrideProperties:
     """Validate the ResourceProperties of a Create or Update. Raises PropertyError on the first problem.
 
-    `known_regions` (when not empty) is the list of RDS regions the SDK knows, so that a typo such as
-    `eu-west-l` fails at once instead of after the SDK's retries against a host that does not exist.
+    `known_regions` (when not empty) is the list of RDS regions the SDK knows in the function's partition,
+    so that a typo such as `eu-west-l` fails at once instead of after the SDK's retries against a host that
+    does not exist. Region names are not all of one shape (`eusc-de-east-1`): the SDK's list is the truth.
     """
     unknown = sorted(set(raw) - set(OUR_PROPERTIES) - set(CLOUDFORMATION_PROPERTIES))
     if unknown:
@@ -72,7 +75,7 @@ def parse_properties(
     region = raw.get(REGION)
     if region is None or region == "":
         region = default_region
-    elif not isinstance(region, str) or not _REGION_SHAPE.fullmatch(region):
+    elif not isinstance(region, str):
         raise PropertyError(f"{REGION} {region!r} is not an AWS region name such as eu-west-1")
     elif known_regions and region not in known_regions:
         raise PropertyError(
@@ -120,7 +123,7 @@ class PhysicalId:
         if len(parts) != 5 or parts[0] != PHYSICAL_ID_PREFIX or parts[1] != _PHYSICAL_ID_VERSION:
             return None
         _, _, region, previous, digest = parts
-        if not _REGION_SHAPE.fullmatch(region) or not previous or not digest:
+        if not _REGION_TOKEN.fullmatch(region) or not previous or not digest:
             return None
         return cls(region, None if previous == _NO_PREVIOUS else previous, digest)
 
@@ -131,9 +134,18 @@ def stack_digest(stack_id: str, logical_resource_id: str) -> str:
 
 
 def failed_create_physical_id(request_id: str) -> str:
-    """The id a failed Create answers with: non-empty, as CloudFormation requires, and not a PhysicalId,
-    so the Delete that CloudFormation sends after it changes nothing."""
+    """The id a failed Create answers with: non-empty, as CloudFormation requires, and not a PhysicalId.
+    It carries the Create's RequestId, so that the Delete CloudFormation sends after it can find what that
+    Create recorded in the ledger (its write may have landed after the answer) and undo only that."""
     return f"{PHYSICAL_ID_PREFIX}:{_CREATE_FAILED}:{request_id}"
+
+
+def failed_create_request_id(value: str | None) -> str | None:
+    """The RequestId of the failed Create that answered with `value`, or None for any other id."""
+    prefix = f"{PHYSICAL_ID_PREFIX}:{_CREATE_FAILED}:"
+    if value and value.startswith(prefix) and len(value) > len(prefix):
+        return value[len(prefix) :]
+    return None
 
 
 @dataclass(frozen=True)
@@ -203,25 +215,35 @@ class DeletePlan:
     warning: bool = False
 
 
-def plan_delete(
-    physical_id: PhysicalId,
+def plan_delete(  # noqa: PLR0911 - one return per outcome reads best
     *,
     declared: str | None,
+    previous: str | None,
     restore_previous: bool,
     standing_override: str | None,
     valid_certificates: Collection[str],
+    co_declarers: Sequence[str] = (),
+    write_confirmed: bool = True,
 ) -> DeletePlan:
-    """Decide what a Delete does. It only ever touches an override this resource set and still owns."""
+    """Decide what a Delete does. It only touches an override this resource set, when no other live
+    resource declares it (`co_declarers` names them): the last one out removes it, or restores `previous`
+    (what stood before the first declaration) when `restore_previous`. `write_confirmed` is False for a
+    declaration recorded before a write whose outcome is unknown (a Create that timed out)."""
+    if co_declarers:
+        return DeletePlan(
+            DeleteAction.LEAVE, f"the override {declared} is still declared by {', '.join(co_declarers)}"
+        )
     if standing_override is None:
         return DeletePlan(DeleteAction.LEAVE, "the region has no override")
     if standing_override != declared:
+        if not write_confirmed:
+            return DeletePlan(DeleteAction.LEAVE, f"the write of {declared} never landed: nothing to undo")
         return DeletePlan(
             DeleteAction.LEAVE,
             f"the standing override {standing_override} is not the declared {declared}: "
             "it was changed outside this resource and is left as it is",
             warning=True,
         )
-    previous = physical_id.previous_override
     if restore_previous and previous:
         if previous == standing_override:
             return DeletePlan(DeleteAction.LEAVE, f"the previous override {previous} is already standing")

@@ -20,13 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo import LocalStack, local_stack
+from rds_override_tools.local import settings
+from rds_override_tools.local.cloud import LocalCloud, local_cloud
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.REPOSITORY
 TIMER = "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
-HANDLER_IMPORT = "import app"
+HANDLER_IMPORT = "import index"
 SDK_FLOOR = 'import boto3; boto3.client("rds")'
-HANDLER_WITH_CLIENT = 'import app; app.rds._client("eu-west-1")'
+HANDLER_WITH_CLIENT = f'import index; index.rds._client("{settings.REGION}")'
 
 
 @dataclass
@@ -57,10 +58,9 @@ def cold_import_ms(python: str, code_dirs: list[str], statement: str) -> float:
         "PATH": os.environ["PATH"],
         "PYTHONPATH": os.pathsep.join(code_dirs),
         "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_REGION": "eu-west-1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **settings.DUMMY_CREDENTIALS,
+        "AWS_REGION": settings.REGION,
+        "AWS_DEFAULT_REGION": settings.REGION,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
@@ -98,14 +98,13 @@ def cold_start(python: str, code_dirs: list[str], rounds: int) -> list[Row]:
     ]
 
 
-def per_event(stack: LocalStack, rounds: int) -> list[Row]:
+def per_event(stack: LocalCloud, rounds: int) -> list[Row]:
     """Create, Update, Delete of one resource, `rounds` times: wall time of the fresh process (start-up,
     import and handler), the handler's own duration, and the RDS API calls each made."""
     walls: dict[str, list[float]] = {"Create": [], "Update": [], "Delete": []}
     durations: dict[str, list[float]] = {"Create": [], "Update": [], "Delete": []}
     calls: dict[str, Counter[str]] = {}
-    v1 = {"CertificateIdentifier": "rds-ca-rsa4096-g1"}
-    v2 = {"CertificateIdentifier": "rds-ca-ecc384-g1"}
+    v1, v2 = settings.V1, settings.V2
     for _ in range(rounds):
         steps = [("Create", v1, None, None), ("Update", v2, "id", v1), ("Delete", v2, "id", None)]
         physical_id = None
@@ -119,7 +118,7 @@ def per_event(stack: LocalStack, rounds: int) -> list[Row]:
             physical_id = answer["PhysicalResourceId"]
             walls[request_type].append(invocation.wall_s * 1000)
             durations[request_type].append(invocation.duration_ms or 0.0)
-            calls[request_type] = Counter(stack.rds_calls())
+            calls[request_type] = Counter(call.action for call in stack.rds_calls())
     rows = []
     for request_type, wall in walls.items():
         count = sum(calls[request_type].values())
@@ -205,7 +204,7 @@ def main() -> int:
     code_dirs = [str(ROOT / args.artifact), str(ROOT / args.runtime_sdk)]
 
     rows = cold_start(args.python, code_dirs, args.rounds)
-    with local_stack(code_dirs, python=args.python) as stack:
+    with local_cloud(code_dirs, python=args.python) as stack:
         rows += per_event(stack, args.event_rounds)
     rows += artifact(ROOT / args.artifact, ROOT / args.zip)
     rows += synth(args.synth_rounds)

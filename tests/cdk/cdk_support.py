@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import aws_cdk as cdk
@@ -54,15 +52,6 @@ def normalized(template: dict[str, Any]) -> str:
     """A template as its snapshot holds it."""
     text = json.dumps(template, indent=2, sort_keys=True) + "\n"
     return ASSET_HASH.sub("<asset hash>", text)
-
-
-def load_example_app() -> ModuleType:
-    """cdk/app.py under another module name: `app` is the Lambda handler's name on the test path."""
-    spec = importlib.util.spec_from_file_location("rds_certificate_override_example_app", EXAMPLE_APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import pytest
 
-from cdk_support import EXAMPLE_APP, CloudAssembly, load_example_app
+import app as example_app
+from cdk_support import EXAMPLE_APP, CloudAssembly
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +29,4 @@ def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
     assert completed.returncode == 0, completed.stderr
     # jsii's end-of-life banner and CDK warnings would land here: the app synthesizes quietly.
     assert "end-of-life" not in completed.stderr, completed.stderr
-    return CloudAssembly(outdir, load_example_app().STACK_NAME)
+    return CloudAssembly(outdir, example_app.STACK_NAME)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 from constructs import Construct
 
 import rds_certificate_override._asset as asset_module
-from cdk_support import new_app, new_stack, only, resources_of, template_of
+from cdk_support import new_app, new_stack
 from rds_certificate_override import AssetMissingError, RdsCertificateOverride
 
 CUSTOM = "Custom::RdsCertificateOverride"
@@ -22,10 +21,6 @@ CUSTOM = "Custom::RdsCertificateOverride"
 
 def json_of(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def overrides(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return resources_of(template, CUSTOM)
 
 
 # --- the resource ------------------------------------------------------------------------------------
@@ -61,15 +56,18 @@ def test_the_resource_passes_its_properties_as_cloudformation_would() -> None:
 def test_defaults_send_false_and_no_region() -> None:
     stack = new_stack()
     RdsCertificateOverride(stack, "Override", certificate_identifier="rds-ca-rsa4096-g1")
-    _, resource = only(overrides(template_of(stack)))
-    assert resource["Properties"]["RestorePreviousOnDelete"] == "false"
-    assert "Region" not in resource["Properties"]  # the function then manages its own region
-    assert set(resource["Properties"]) == {
-        "ServiceToken",
-        "ServiceTimeout",
-        "CertificateIdentifier",
-        "RestorePreviousOnDelete",
-    }
+    # No Region: the function then manages its own region.
+    Template.from_stack(stack).has_resource_properties(
+        CUSTOM,
+        Match.object_equals(
+            {
+                "ServiceToken": Match.any_value(),
+                "ServiceTimeout": "300",
+                "CertificateIdentifier": "rds-ca-rsa4096-g1",
+                "RestorePreviousOnDelete": "false",
+            }
+        ),
+    )
 
 
 def test_the_main_child_is_resource_and_the_attributes_are_getatts() -> None:
@@ -98,9 +96,9 @@ def test_tokens_are_passed_through_unvalidated() -> None:
     certificate = cdk.CfnParameter(stack, "Certificate").value_as_string
     region = cdk.CfnParameter(stack, "Region").value_as_string
     RdsCertificateOverride(stack, "Override", certificate_identifier=certificate, region=region)
-    _, resource = only(overrides(template_of(stack)))
-    assert resource["Properties"]["CertificateIdentifier"] == {"Ref": "Certificate"}
-    assert resource["Properties"]["Region"] == {"Ref": "Region"}
+    Template.from_stack(stack).has_resource_properties(
+        CUSTOM, {"CertificateIdentifier": {"Ref": "Certificate"}, "Region": {"Ref": "Region"}}
+    )
 
 
 # --- the provider ------------------------------------------------------------------------------------
@@ -116,15 +114,19 @@ def test_one_provider_function_serves_every_override_of_a_stack() -> None:
     third = RdsCertificateOverride(
         nested, "Ohio", certificate_identifier="rds-ca-ecc384-g1", region="us-east-2"
     )
-    template = template_of(stack)
+    template = Template.from_stack(stack)
 
-    function_id, _ = only(resources_of(template, "AWS::Lambda::Function"))
-    only(resources_of(template, "AWS::IAM::Role"))
-    only(resources_of(template, "AWS::Logs::LogGroup"))
-    assert not resources_of(template, "AWS::IAM::Policy")
-    tokens = {json_of(r["Properties"]["ServiceToken"]) for r in overrides(template).values()}
+    for type_, count in (
+        ("AWS::Lambda::Function", 1),
+        ("AWS::IAM::Role", 1),
+        ("AWS::Logs::LogGroup", 1),
+        ("AWS::IAM::Policy", 0),
+        (CUSTOM, 3),
+    ):
+        template.resource_count_is(type_, count)
+    [function_id] = template.find_resources("AWS::Lambda::Function")
+    tokens = {json_of(r["Properties"]["ServiceToken"]) for r in template.find_resources(CUSTOM).values()}
     assert tokens == {json_of({"Fn::GetAtt": [function_id, "Arn"]})}
-    assert len(overrides(template)) == 3
     assert first.function is second.function is third.function
     assert stack.node.try_find_child("RdsCertificateOverrideProvider") is not None
 
@@ -135,63 +137,122 @@ def test_each_stack_gets_its_own_provider() -> None:
     for stack in stacks:
         RdsCertificateOverride(stack, "Override", certificate_identifier="rds-ca-rsa4096-g1")
     for stack in stacks:
-        only(resources_of(template_of(stack), "AWS::Lambda::Function"))
+        Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 1)
 
 
 def test_the_provider_function_settings() -> None:
     stack = new_stack()
     RdsCertificateOverride(stack, "Override", certificate_identifier="rds-ca-rsa4096-g1")
-    template = template_of(stack)
-    log_group_id, log_group = only(resources_of(template, "AWS::Logs::LogGroup"))
-    role_id, _ = only(resources_of(template, "AWS::IAM::Role"))
-    _, function = only(resources_of(template, "AWS::Lambda::Function"))
-    properties = function["Properties"]
-    assert properties["Runtime"] == "python3.13"
-    assert properties["Architectures"] == ["arm64"]
-    assert properties["Handler"] == "app.handler"
-    assert properties["Timeout"] == 60
-    assert properties["MemorySize"] == 256
-    assert properties["ReservedConcurrentExecutions"] == 1
-    assert properties["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
-    assert properties["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": {"Ref": log_group_id}}
-    assert properties["Environment"]["Variables"] == {
-        "POWERTOOLS_SERVICE_NAME": "rds-certificate-override",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-    # The prebuilt asset: an S3 object, never a bundling step.
-    assert re.fullmatch(r"[0-9a-f]{64}\.zip", properties["Code"]["S3Key"])
-    assert log_group["Properties"] == {"RetentionInDays": 90}
-    assert log_group["DeletionPolicy"] == "Delete"
+    template = Template.from_stack(stack)
+    [log_group_id] = template.find_resources("AWS::Logs::LogGroup")
+    [role_id] = template.find_resources("AWS::IAM::Role")
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.13",
+            "Architectures": ["arm64"],
+            "Handler": "index.handler",
+            "Timeout": 120,
+            "MemorySize": 256,
+            # No reserved concurrency: it fails the deploy in accounts whose concurrency quota is 10.
+            "ReservedConcurrentExecutions": Match.absent(),
+            "Role": {"Fn::GetAtt": [role_id, "Arn"]},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": {"Ref": log_group_id}},
+            "Environment": {
+                "Variables": Match.object_equals(
+                    {"POWERTOOLS_SERVICE_NAME": "rds-certificate-override", "POWERTOOLS_LOG_LEVEL": "INFO"}
+                )
+            },
+            # The prebuilt asset: an S3 object, never a bundling step.
+            "Code": {"S3Key": Match.string_like_regexp(r"^[0-9a-f]{64}\.zip$")},
+        },
+    )
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": Match.object_equals({"RetentionInDays": 90}), "DeletionPolicy": "Delete"},
+    )
+    # A retried asynchronous event could only act after CloudFormation has moved on.
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {"FunctionName": {"Ref": Match.any_value()}, "MaximumRetryAttempts": 0, "Qualifier": "$LATEST"},
+    )
 
 
-def test_the_role_may_do_exactly_the_two_rds_actions_and_write_its_own_logs() -> None:
+LEDGER_PARAMETERS = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/rds-certificate-override/*"
+DECLARING_STACKS = "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"
+
+
+def test_the_role_may_do_the_two_rds_actions_keep_the_ledger_and_write_its_own_logs() -> None:
     stack = new_stack()
     RdsCertificateOverride(stack, "Override", certificate_identifier="rds-ca-rsa4096-g1")
-    template = template_of(stack)
-    log_group_id, _ = only(resources_of(template, "AWS::Logs::LogGroup"))
-    _, role = only(resources_of(template, "AWS::IAM::Role"))
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
-    ]
-    assert "ManagedPolicyArns" not in role["Properties"]  # no AWSLambdaBasicExecutionRole and its logs:*
-    [policy] = role["Properties"]["Policies"]
-    assert policy["PolicyDocument"]["Statement"] == [
+    template = Template.from_stack(stack)
+    [log_group_id] = template.find_resources("AWS::Logs::LogGroup")
+    # Statements compared whole (object_equals): a Condition or an extra action would show in the diff.
+    template.has_resource_properties(
+        "AWS::IAM::Role",
         {
-            "Sid": "RdsDefaultCertificate",
-            "Effect": "Allow",
-            "Action": ["rds:DescribeCertificates", "rds:ModifyCertificates"],
-            "Resource": "*",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    Match.object_equals(
+                        {
+                            "Action": "sts:AssumeRole",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                        }
+                    )
+                ]
+            },
+            "ManagedPolicyArns": Match.absent(),  # no AWSLambdaBasicExecutionRole and its logs:*
+            "Policies": [
+                {
+                    "PolicyDocument": {
+                        "Statement": [
+                            Match.object_equals(
+                                {
+                                    "Sid": "RdsDefaultCertificate",
+                                    "Effect": "Allow",
+                                    "Action": ["rds:DescribeCertificates", "rds:ModifyCertificates"],
+                                    "Resource": "*",
+                                }
+                            ),
+                            Match.object_equals(
+                                {
+                                    "Sid": "DeclarationsLedger",
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "ssm:GetParametersByPath",
+                                        "ssm:GetParameter",
+                                        "ssm:PutParameter",
+                                        "ssm:DeleteParameter",
+                                    ],
+                                    "Resource": {"Fn::Sub": LEDGER_PARAMETERS},
+                                }
+                            ),
+                            Match.object_equals(
+                                {
+                                    "Sid": "DeclaringStacks",
+                                    "Effect": "Allow",
+                                    "Action": "cloudformation:DescribeStacks",
+                                    "Resource": {"Fn::Sub": DECLARING_STACKS},
+                                }
+                            ),
+                            Match.object_equals(
+                                {
+                                    "Sid": "OwnLogGroup",
+                                    "Effect": "Allow",
+                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+                                }
+                            ),
+                        ]
+                    }
+                }
+            ],
         },
-        {
-            "Sid": "OwnLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
-        },
-    ]
+    )
     # Nothing else anywhere grants the function anything.
-    assert not resources_of(template, "AWS::IAM::Policy")
-    assert not resources_of(template, "AWS::IAM::ManagedPolicy")
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
 
 # --- removal policies --------------------------------------------------------------------------------
@@ -210,8 +271,9 @@ def test_removal_policies(policy: cdk.RemovalPolicy, deletion: str, update_repla
     RdsCertificateOverride(
         stack, "Override", certificate_identifier="rds-ca-rsa4096-g1", removal_policy=policy
     )
-    _, resource = only(overrides(template_of(stack)))
-    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (deletion, update_replace)
+    Template.from_stack(stack).has_resource(
+        CUSTOM, {"DeletionPolicy": deletion, "UpdateReplacePolicy": update_replace}
+    )
 
 
 def test_the_snapshot_removal_policy_is_refused() -> None:
@@ -293,7 +355,7 @@ def test_two_overrides_of_one_region_in_a_stack_are_refused(
     assert "one account-wide setting per region" in str(raised.value)
     assert "overwrite each other" in str(raised.value)
     assert stack.node.try_find_child("Second") is None  # refused before it joined the tree
-    assert len(overrides(template_of(stack))) == 1
+    Template.from_stack(stack).resource_count_is(CUSTOM, 1)
 
 
 @pytest.mark.parametrize(
@@ -310,7 +372,7 @@ def test_overrides_of_different_regions_coexist(
     stack = new_stack(stack_region)
     RdsCertificateOverride(stack, "First", certificate_identifier="rds-ca-rsa4096-g1", region=first)
     RdsCertificateOverride(stack, "Second", certificate_identifier="rds-ca-rsa4096-g1", region=second)
-    assert len(overrides(template_of(stack))) == 2
+    Template.from_stack(stack).resource_count_is(CUSTOM, 2)
 
 
 def test_the_same_region_token_twice_is_refused_but_different_tokens_are_not() -> None:

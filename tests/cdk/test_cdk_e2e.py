@@ -15,8 +15,9 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from cdk_support import RUNTIME_SDK, SNAPSHOT, CloudAssembly, normalized, only, resources_of
-from demo import LocalStack, local_stack, run_demo
 from rds_certificate_override import asset_directory
+from rds_override_tools.demo import run_demo
+from rds_override_tools.local.cloud import LocalCloud, local_cloud
 
 pytestmark = pytest.mark.e2e
 
@@ -35,32 +36,32 @@ def asset(example_assembly: CloudAssembly, function: dict[str, Any]) -> Path:
 
 
 @pytest.fixture
-def stack(asset: Path, function: dict[str, Any]) -> Iterator[LocalStack]:
+def stack(asset: Path, function: dict[str, Any]) -> Iterator[LocalCloud]:
     assert RUNTIME_SDK.is_dir(), f"{RUNTIME_SDK} is missing: run the tests with `make test`, which builds it"
-    with local_stack(
+    with local_cloud(
         [str(asset), str(RUNTIME_SDK)], python=os.environ.get("RUNTIME_PYTHON") or None
     ) as local:
-        # The function's settings as synthesized, where the driver has a knob for them.
+        # The function's settings as synthesized.
         variables = function["Environment"]["Variables"]
-        assert local.environment()["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_SERVICE_NAME"]
-        local.log_level = variables["POWERTOOLS_LOG_LEVEL"]
-        local.timeout_s = function["Timeout"]
+        assert local.function.env["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_SERVICE_NAME"]
+        local.function.env["POWERTOOLS_LOG_LEVEL"] = variables["POWERTOOLS_LOG_LEVEL"]
+        local.function.timeout_s = function["Timeout"]
         yield local
 
 
 def test_the_assembly_stages_the_packaged_function(asset: Path, function: dict[str, Any]) -> None:
-    assert function["Handler"] == "app.handler" and (asset / "app.py").is_file()
+    assert function["Handler"] == "index.handler" and (asset / "index.py").is_file()
     comparison = filecmp.dircmp(asset, asset_directory())
     assert not comparison.left_only and not comparison.right_only and not comparison.diff_files
 
 
-def test_the_demo_lifecycle_through_the_cdk_asset(stack: LocalStack) -> None:
+def test_the_demo_lifecycle_through_the_cdk_asset(stack: LocalCloud) -> None:
     # Create -> Update -> Delete, then a failed Create and the Delete that follows it.
     assert run_demo(stack) == []
 
 
 def test_the_synthesized_resource_creates_and_restores_on_delete(
-    stack: LocalStack, example_assembly: CloudAssembly
+    stack: LocalCloud, example_assembly: CloudAssembly
 ) -> None:
     template = example_assembly.template
     logical_id, resource = only(resources_of(template, "Custom::RdsCertificateOverride"))

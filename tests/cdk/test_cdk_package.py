@@ -59,12 +59,13 @@ def test_the_asset_is_the_sam_build_byte_for_byte(asset_files: dict[str, bytes])
 
 
 def test_the_asset_holds_the_handler_its_dependencies_and_bytecode(asset_files: dict[str, bytes]) -> None:
-    assert {"app.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= set(asset_files)
+    assert {"index.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= set(asset_files)
     assert any(name.startswith("crhelper/") for name in asset_files)
     assert any(name.startswith("aws_lambda_powertools/") for name in asset_files)
     assert not any(name.startswith(("boto3/", "botocore/")) for name in asset_files)
-    if os.environ.get("RUNTIME_PYTHON"):  # the build compiles bytecode when Python 3.13 is there
-        assert "__pycache__/app.cpython-313.pyc" in asset_files
+    if os.environ.get("RUNTIME_PYTHON"):  # the build compiles bytecode when the runtime's Python is there
+        tag = "cpython-" + os.environ["RUNTIME_VERSION"].replace(".", "")
+        assert f"__pycache__/index.{tag}.pyc" in asset_files
 
 
 def test_the_wheel_carries_the_whole_asset_bytecode_included(
@@ -125,7 +126,7 @@ def test_the_installed_wheel_synthesizes_with_its_own_asset(dist: Path, tmp_path
     assert ran.returncode == 0, ran.stderr
     assert Path(ran.stdout.strip()) == site / ASSET_IN_WHEEL
     staged = [p for p in (tmp_path / "cdk.out").iterdir() if p.name.startswith("asset.")]
-    assert len(staged) == 1 and (staged[0] / "app.py").is_file()
+    assert len(staged) == 1 and (staged[0] / "index.py").is_file()
 
 
 def test_a_build_without_the_asset_is_refused(tmp_path: Path) -> None:

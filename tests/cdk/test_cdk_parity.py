@@ -29,6 +29,7 @@ CDK_TYPES = {
     "AWS::IAM::Role": "<role>",
     "AWS::Lambda::Function": "<function>",
     "Custom::RdsCertificateOverride": "<override>",
+    "AWS::Lambda::EventInvokeConfig": "<event invoke config>",
 }
 
 
@@ -82,10 +83,27 @@ def test_the_function_has_the_templates_settings(sam: dict[str, Any], synthesize
     cdk_function = synthesized["<function>"]
     assert template_function["Type"] == "AWS::Serverless::Function"
     assert cdk_function["Type"] == "AWS::Lambda::Function"
-    # The code is the same build on both sides (compared file by file in test_cdk_package).
-    template_properties = {k: v for k, v in template_function["Properties"].items() if k != "CodeUri"}
+    # The code is the same build on both sides (compared file by file in test_cdk_package). SAM makes
+    # EventInvokeConfig a resource of its own, as CDK does: compared below.
+    template_properties = {
+        k: v for k, v in template_function["Properties"].items() if k not in ("CodeUri", "EventInvokeConfig")
+    }
     cdk_properties = {k: v for k, v in cdk_function["Properties"].items() if k != "Code"}
     assert cdk_properties == template_properties
+
+
+def test_async_invocations_are_not_retried_on_either_side(
+    sam: dict[str, Any], synthesized: dict[str, Any]
+) -> None:
+    template_config = sam["resources"]["<function>"]["Properties"]["EventInvokeConfig"]
+    cdk_config = synthesized["<event invoke config>"]["Properties"]
+    assert template_config == {"MaximumRetryAttempts": 0}
+    assert cdk_config == {
+        "FunctionName": {"Ref": "<function>"},
+        "MaximumRetryAttempts": 0,
+        "Qualifier": "$LATEST",
+    }
+    assert "ReservedConcurrentExecutions" not in sam["resources"]["<function>"]["Properties"]
 
 
 def test_the_role_is_the_templates_role(sam: dict[str, Any], synthesized: dict[str, Any]) -> None:

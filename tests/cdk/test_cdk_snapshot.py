@@ -14,11 +14,12 @@ import os
 
 from aws_cdk.assertions import Template
 
-from cdk_support import ASSET_HASH, SNAPSHOT, load_example_app, new_app, normalized
+import app as example_app
+from cdk_support import ASSET_HASH, SNAPSHOT, new_app, normalized
 
 
 def test_the_example_stack_matches_its_snapshot() -> None:
-    stack = load_example_app().example_stack(new_app())
+    stack = example_app.example_stack(new_app())
     actual = normalized(Template.from_stack(stack).to_json())
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(actual, encoding="utf-8")

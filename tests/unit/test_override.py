@@ -8,12 +8,14 @@ from override import (
     Certificate,
     CertificateError,
     DeleteAction,
+    DeletePlan,
     PhysicalId,
     PropertyError,
     attributes,
     choose_certificate,
     current_override,
     failed_create_physical_id,
+    failed_create_request_id,
     parse_boolean,
     parse_properties,
     plan_delete,
@@ -21,7 +23,7 @@ from override import (
 )
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
-REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-7")
+REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-7", "eusc-de-east-1")
 
 
 def cert(identifier: str, *, till_year: int = 2121, override: bool = False) -> Certificate:
@@ -102,13 +104,23 @@ class TestParseProperties:
         )
 
     @pytest.mark.parametrize("region", ["eu-west", "EU-WEST-1", "eu_west_1", "eu-west-1 ", "eu-west-1\n"])
-    def test_region_shape(self, region: str) -> None:
-        with pytest.raises(PropertyError, match=r"Region .* is not an AWS region name"):
+    def test_a_region_outside_the_sdks_list_is_refused(self, region: str) -> None:
+        with pytest.raises(PropertyError, match=r"Region .* is not a region where RDS is available: valid"):
             self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region=region)
+
+    def test_a_region_is_checked_against_the_list_not_a_shape(self) -> None:
+        """The European Sovereign Cloud's region does not fit the usual two-letter shape."""
+        parsed = self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region="eusc-de-east-1")
+        assert parsed.region == "eusc-de-east-1"
+
+    def test_a_region_that_is_not_a_string_is_refused(self) -> None:
+        with pytest.raises(PropertyError, match=r"Region \['eu-west-1'\] is not an AWS region name"):
+            self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region=["eu-west-1"])
 
     def test_region_must_be_known_to_rds(self) -> None:
         with pytest.raises(
-            PropertyError, match=r"'eu-west-9' is not a region where RDS.*eu-west-1, us-east-1"
+            PropertyError,
+            match=r"'eu-west-9' is not a region where RDS.*eu-west-1, eusc-de-east-1, us-east-1",
         ):
             self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region="eu-west-9")
 
@@ -118,9 +130,10 @@ def test_parse_boolean_default() -> None:
 
 
 class TestPhysicalId:
-    def test_round_trip(self) -> None:
+    @pytest.mark.parametrize("region", ["eu-west-1", "eusc-de-east-1", "us-gov-west-1", "cn-north-1"])
+    def test_round_trip(self, region: str) -> None:
         for previous in (None, "rds-ca-rsa2048-g1"):
-            physical_id = PhysicalId("eu-west-1", previous, stack_digest("stack", "Override"))
+            physical_id = PhysicalId(region, previous, stack_digest("stack", "Override"))
             assert PhysicalId.parse(str(physical_id)) == physical_id
 
     def test_format_does_not_contain_the_declared_certificate(self) -> None:
@@ -149,8 +162,16 @@ class TestPhysicalId:
     def test_anything_a_successful_create_did_not_issue_is_rejected(self, value: str | None) -> None:
         assert PhysicalId.parse(value) is None
 
-    def test_failed_create_id_is_not_empty(self) -> None:
+    def test_failed_create_id_is_not_empty_and_carries_the_request_id(self) -> None:
         assert failed_create_physical_id("req-1") == "rds-certificate-override:create-failed:req-1"
+        assert failed_create_request_id(failed_create_physical_id("req-1")) == "req-1"
+
+    @pytest.mark.parametrize(
+        "value",
+        [None, "", "rds-certificate-override:create-failed:", "rds-certificate-override:v1:eu-west-1:-:ab"],
+    )
+    def test_only_a_failed_create_id_carries_a_request_id(self, value: str | None) -> None:
+        assert failed_create_request_id(value) is None
 
 
 class TestChooseCertificate:
@@ -179,15 +200,45 @@ class TestPlanDelete:
     VALID = frozenset({"rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"})
 
     def plan(
-        self, *, previous: str | None = None, standing: str | None, restore: bool = False, declared: str = "X"
-    ) -> object:
+        self,
+        *,
+        previous: str | None = None,
+        standing: str | None,
+        restore: bool = False,
+        declared: str = "X",
+        co_declarers: tuple[str, ...] = (),
+        write_confirmed: bool = True,
+    ) -> DeletePlan:
         return plan_delete(
-            PhysicalId("eu-west-1", previous, "0123456789ab"),
             declared=declared,
+            previous=previous,
             restore_previous=restore,
             standing_override=standing,
             valid_certificates=self.VALID,
+            co_declarers=co_declarers,
+            write_confirmed=write_confirmed,
         )
+
+    def test_a_live_co_declarer_keeps_the_override(self) -> None:
+        plan = self.plan(
+            standing="rds-ca-rsa4096-g1",
+            declared="rds-ca-rsa4096-g1",
+            restore=True,
+            previous="rds-ca-rsa2048-g1",
+            co_declarers=("stack b, resource Override",),
+        )
+        assert plan.action is DeleteAction.LEAVE
+        assert "still declared by stack b, resource Override" in plan.reason
+
+    def test_a_write_that_never_landed_is_not_undone_and_not_a_warning(self) -> None:
+        plan = self.plan(standing="rds-ca-rsa2048-g1", declared="rds-ca-rsa4096-g1", write_confirmed=False)
+        assert plan.action is DeleteAction.LEAVE
+        assert not plan.warning
+        assert "never landed" in plan.reason
+
+    def test_a_pending_write_that_landed_is_undone(self) -> None:
+        plan = self.plan(standing="rds-ca-rsa4096-g1", declared="rds-ca-rsa4096-g1", write_confirmed=False)
+        assert plan.action is DeleteAction.REMOVE
 
     def test_removes_the_override_it_declares(self) -> None:
         plan = self.plan(standing="rds-ca-rsa4096-g1", declared="rds-ca-rsa4096-g1")

@@ -7,7 +7,7 @@ from pathlib import Path
 ASSET_DIRECTORY = Path(__file__).resolve().parent / "function"
 """The SAM build output of the provider function (`make cdk-asset` copies it here; the wheel carries it)."""
 
-HANDLER_FILE = "app.py"
+HANDLER_FILE = "index.py"
 
 
 class AssetMissingError(FileNotFoundError):

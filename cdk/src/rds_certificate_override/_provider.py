@@ -6,7 +6,7 @@ compares the two so that they cannot drift. The code is the SAM build output its
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Duration, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -25,13 +25,18 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 # The settings of template.yaml's Globals.Function and RdsCertificateOverrideFunction: see the reasons there.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-HANDLER = "app.handler"
-TIMEOUT = Duration.seconds(60)
+HANDLER = "index.handler"
+TIMEOUT = Duration.seconds(120)
 MEMORY_MB = 256
 DESCRIPTION = "Custom::RdsCertificateOverride provider (sets the RDS default CA for new DB instances)"
 
 RDS_ACTIONS = ("rds:DescribeCertificates", "rds:ModifyCertificates")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+LEDGER_ACTIONS = ("ssm:GetParametersByPath", "ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
+# Fn::Sub, written as template.yaml writes them (the parity test compares the two roles whole).
+LEDGER_PARAMETERS = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/rds-certificate-override/*"
+STACK_ACTIONS = ("cloudformation:DescribeStacks",)
+DECLARING_STACKS = "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"
 
 # The findings of cdk-nag's AwsSolutions pack that are deliberate, acknowledged through CDK's own
 # Validations API: a user's AwsSolutionsChecks (cdk-nag 3) then reports nothing for the construct, which
@@ -42,6 +47,17 @@ _ACK_RDS_WILDCARD = Acknowledgment(
     reason="rds:DescribeCertificates and rds:ModifyCertificates support no resource ARNs and no condition "
     "keys (Service Authorization Reference): Resource '*' is the only possible one.",
 )
+_ACK_LEDGER_WILDCARDS = [
+    Acknowledgment(
+        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{resource}]",
+        reason="The declarations ledger lives in SSM in every region the function manages, under one path; "
+        "a declaring stack can be in any region of the account. Scoped to the account and the path.",
+    )
+    for resource in (
+        "arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/rds-certificate-override/*",
+        "arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/*/*",
+    )
+]
 _ACK_RUNTIME = Acknowledgment(
     id="AwsSolutions::AwsSolutions-L1",
     reason="python3.13 is deliberate: the asset is the SAM template's build, whose dependencies and "
@@ -70,6 +86,11 @@ _CHECKOV_FUNCTION_SKIPS = [
         "resource.",
     },
     {"id": "CKV_AWS_173", "comment": "The environment holds a service name and a log level, no secret."},
+    {
+        "id": "CKV_AWS_115",
+        "comment": "No reserved concurrency: it fails the deploy in accounts whose concurrency quota is 10 "
+        "(new and Control Tower accounts). Events for one region are serialised by the ledger's region lock.",
+    },
 ]
 
 
@@ -99,6 +120,18 @@ class Provider(Construct):
                         iam.PolicyStatement(
                             sid="RdsDefaultCertificate", actions=list(RDS_ACTIONS), resources=["*"]
                         ),
+                        # The declarations ledger and the region lock, in every region it manages.
+                        iam.PolicyStatement(
+                            sid="DeclarationsLedger",
+                            actions=list(LEDGER_ACTIONS),
+                            resources=[Fn.sub(LEDGER_PARAMETERS)],
+                        ),
+                        # To tell a live declaration from a stale one: is the declaring stack deleted?
+                        iam.PolicyStatement(
+                            sid="DeclaringStacks",
+                            actions=list(STACK_ACTIONS),
+                            resources=[Fn.sub(DECLARING_STACKS)],
+                        ),
                         # Its own log group only; no logs:CreateLogGroup, the group is created here.
                         iam.PolicyStatement(
                             sid="OwnLogGroup",
@@ -109,7 +142,7 @@ class Provider(Construct):
                 )
             },
         )
-        Validations.of(self.role).acknowledge(_ACK_RDS_WILDCARD)
+        Validations.of(self.role).acknowledge(_ACK_RDS_WILDCARD, *_ACK_LEDGER_WILDCARDS)
 
         self.function = lambda_.Function(
             self,
@@ -122,8 +155,11 @@ class Provider(Construct):
             memory_size=MEMORY_MB,
             description=DESCRIPTION,
             role=self.role,
-            # One invocation at a time keeps the changes to the override ordered.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: it fails the deploy in accounts whose concurrency quota is 10 (new
+            # and Control Tower accounts). Concurrent events for one region are serialised by the region lock.
+            # The function always answers CloudFormation itself; a retried event could only act after
+            # CloudFormation has moved on, changing an override no stack owns.
+            retry_attempts=0,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.TEXT,
             environment={"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "POWERTOOLS_LOG_LEVEL": LOG_LEVEL},

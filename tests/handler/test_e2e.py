@@ -1,6 +1,6 @@
 """End to end: the built artifact (`make build`), run as Lambda would, answering over HTTPS, on the emulator.
 
-Each invocation is a fresh Python process (the runtime's 3.13 when the machine has it) whose path holds only
+Each invocation is a fresh Python process (the runtime's Python when the machine has it) whose path holds only
 the artifact and boto3, so a missing dependency or a module the artifact forgot fails here.
 """
 
@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from demo import LocalStack, local_stack, run_demo
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACT = ROOT / ".aws-sam" / "build" / "RdsCertificateOverrideFunction"
-RUNTIME_SDK = ROOT / "build" / "lambda-runtime-sdk"
-V1 = {"CertificateIdentifier": "rds-ca-rsa4096-g1"}
+from rds_override_tools.demo import run_demo
+from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_tools.local.settings import ARTIFACT, RUNTIME_SDK, V1
 
 pytestmark = pytest.mark.e2e
 
@@ -30,18 +26,18 @@ def code_dirs() -> list[str]:
 
 
 @pytest.fixture
-def stack(code_dirs: list[str]) -> Iterator[LocalStack]:
-    with local_stack(code_dirs, python=os.environ.get("RUNTIME_PYTHON") or None) as local:
+def stack(code_dirs: list[str]) -> Iterator[LocalCloud]:
+    with local_cloud(code_dirs, python=os.environ.get("RUNTIME_PYTHON") or None) as local:
         yield local
 
 
-def test_the_demo_lifecycle(stack: LocalStack) -> None:
+def test_the_demo_lifecycle(stack: LocalCloud) -> None:
     assert run_demo(stack) == []
 
 
 def test_the_artifact_ships_the_handler_and_its_dependencies_but_not_the_sdk() -> None:
     names = {path.name for path in ARTIFACT.iterdir()}
-    assert {"app.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= names
+    assert {"index.py", "override.py", "rds_certificates.py", "cfn_resource.py"} <= names
     assert {"crhelper", "aws_lambda_powertools"} <= names
     assert not names & {"boto3", "botocore", "s3transfer"}
 
@@ -51,12 +47,12 @@ def test_the_artifact_ships_the_handler_and_its_dependencies_but_not_the_sdk() -
 )
 def test_the_artifact_has_bytecode_for_the_runtime_only() -> None:
     tag = "cpython-" + os.environ["RUNTIME_VERSION"].replace(".", "")
-    assert (ARTIFACT / "__pycache__" / f"app.{tag}.pyc").is_file()
+    assert (ARTIFACT / "__pycache__" / f"index.{tag}.pyc").is_file()
     assert {path.name.split(".")[-2] for path in ARTIFACT.rglob("*.pyc")} == {tag}
 
 
-def test_no_log_line_holds_the_response_url_at_debug(stack: LocalStack) -> None:
-    stack.log_level = "DEBUG"
+def test_no_log_line_holds_the_response_url_at_debug(stack: LocalCloud) -> None:
+    stack.function.env["POWERTOOLS_LOG_LEVEL"] = "DEBUG"
     created = stack.send("Create", V1)
     physical_id = created.response["PhysicalResourceId"]
     invocations = [
@@ -76,7 +72,7 @@ def test_no_log_line_holds_the_response_url_at_debug(stack: LocalStack) -> None:
         assert "cloudformation-custom-resource-response" not in invocation.logs
 
 
-def test_an_init_failure_answers_failed_with_a_physical_id(stack: LocalStack) -> None:
+def test_an_init_failure_answers_failed_with_a_physical_id(stack: LocalCloud) -> None:
     invocation = stack.send("Create", V1, env={"AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
     assert invocation.response is not None
     assert invocation.response["Status"] == "FAILED"
@@ -84,7 +80,7 @@ def test_an_init_failure_answers_failed_with_a_physical_id(stack: LocalStack) ->
     assert invocation.response["PhysicalResourceId"].startswith("rds-certificate-override:create-failed:")
 
 
-def test_a_failed_put_of_the_answer_is_retried(stack: LocalStack) -> None:
+def test_a_failed_put_of_the_answer_is_retried(stack: LocalCloud) -> None:
     stack.server.fail_next(1, "http500")
     stack.server.fail_next(1, "reset")
     invocation = stack.send("Create", V1)

@@ -1,4 +1,5 @@
-"""Tests of tools/cfn_driver.py, the local stand-in for CloudFormation, with a throwaway handler."""
+"""Tests of the local stand-in for CloudFormation (rds_override_tools.local.cloudformation), with a throwaway
+handler."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ import textwrap
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import cfn_driver
-import lambda_runner
-from cfn_driver import ResponseServer, cfn_stringify, invoke, make_event
+from rds_override_tools.local import lambda_runner, settings
+from rds_override_tools.local.cloudformation import (
+    CloudFormation,
+    FreshProcessFunction,
+    InProcessFunction,
+    ResponseServer,
+    UnacceptableAnswer,
+    cfn_stringify,
+    invoke,
+    make_event,
+)
 
 # A handler that answers CloudFormation itself, with urllib and the default SSL context (so it must trust
 # SSL_CERT_FILE), and reports what it saw in the response's Data. ResourceProperties.Mode picks a behaviour.
@@ -82,9 +91,8 @@ HANDLER = textwrap.dedent(
 )
 
 ENV = {
-    "AWS_REGION": "eu-west-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": settings.REGION,
+    **settings.DUMMY_CREDENTIALS,
 }
 
 
@@ -97,7 +105,7 @@ def server() -> Iterator[ResponseServer]:
 @pytest.fixture
 def code_dir(tmp_path: Path) -> Path:
     (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "app.py").write_text(HANDLER)
+    (tmp_path / "fn" / "index.py").write_text(HANDLER)
     return tmp_path / "fn"
 
 
@@ -105,7 +113,7 @@ def run(server: ResponseServer, code_dir: Path, mode: str = "answer", **kwargs: 
     """Invoke the throwaway handler with a Create request."""
     request_id = str(uuid.uuid4())
     event = make_event("Create", {"Mode": mode}, response_url=server.response_url(request_id))
-    return invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
+    return invoke.invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
 
 
 # -- make_event --------------------------------------------------------------------------------------------
@@ -185,7 +193,7 @@ def test_response_url_is_shaped_like_a_presigned_s3_url(server: ResponseServer) 
     url = server.response_url("req-1")
 
     assert re.fullmatch(
-        rf"https://127\.0\.0\.1:{server.port}/cloudformation-custom-resource-response-useast1/req-1"
+        rf"https://127\.0\.0\.1:{server.port}/cloudformation-custom-resource-response-euwest1/req-1"
         r"\?AWSAccessKeyId=AKIA[A-Z0-9]{16}&Expires=\d{10}&Signature=[A-Za-z0-9]{20,}",
         url,
     )
@@ -243,10 +251,10 @@ def test_invoke_runs_the_handler_in_a_fresh_process_and_returns_its_answer(
     assert context["log_stream_name"]
     assert uuid.UUID(context["aws_request_id"])
     assert 25_000 < context["remaining_ms"] <= 30_000
-    # Only its own code and the standard library: not the dev venv, not tools/.
+    # Only its own code and the standard library: not the dev venv, not the runner's own package.
     assert data["SysPath"][0] == str(code_dir.resolve())
     assert not data["PytestVisible"]
-    assert not any(p.endswith("tools") for p in data["SysPath"])
+    assert str(Path(lambda_runner.__file__).resolve().parent) not in data["SysPath"]
     assert f"REPORT RequestId: {context['aws_request_id']}" in result.stdout
     assert result.init_ms is not None
     assert result.duration_ms is not None
@@ -323,7 +331,7 @@ def test_the_driver_kills_a_process_that_overruns_its_allowance(
     server: ResponseServer, code_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (code_dir / "stuck.py").write_text("import time\ntime.sleep(30)\ndef handler(event, context): pass\n")
-    monkeypatch.setattr(cfn_driver, "INIT_ALLOWANCE_S", 0.5)
+    monkeypatch.setattr(invoke, "INIT_ALLOWANCE_S", 0.5)
 
     result = run(server, code_dir, handler="stuck.handler", timeout_s=0.5)
 
@@ -331,3 +339,76 @@ def test_the_driver_kills_a_process_that_overruns_its_allowance(
     assert result.returncode == -signal.SIGKILL
     assert result.response is None
     assert result.wall_s < 5
+
+
+# -- CloudFormation: one API, two deliveries ---------------------------------------------------------------
+
+
+def answering(function: InProcessFunction, *bodies: dict[str, Any]) -> Callable[[dict[str, Any], Any], None]:
+    """A handler that PUTs each of `bodies` (RequestId filled in) through the in-process function."""
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for body in bodies:
+            answer = {"RequestId": event["RequestId"], **body}
+            assert function.put_response(event["ResponseURL"], json.dumps(answer).encode())
+
+    return handler
+
+
+def test_send_delivers_in_process_and_returns_the_checked_answer() -> None:
+    function = InProcessFunction(lambda event, context: None)
+    function.handler = answering(function, {"Status": "SUCCESS", "PhysicalResourceId": "pid"})
+    cloudformation = CloudFormation(function, logical_id="Mine")
+
+    update = cloudformation.event("Update", {"A": 1}, physical_id="pid", old_properties={"A": 0})
+    invocation = cloudformation.deliver(update)
+
+    assert invocation.answer == {
+        "RequestId": update["RequestId"],
+        "Status": "SUCCESS",
+        "PhysicalResourceId": "pid",
+    }
+    assert update["LogicalResourceId"] == "Mine"
+    assert update["ResourceProperties"]["ServiceTimeout"] == "300"  # as the template declares it
+    assert update["OldResourceProperties"]["ServiceTimeout"] == "300"
+    assert function.signature(update["RequestId"]) in update["ResponseURL"]
+    assert cloudformation.rds_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("bodies", "problem"),
+    [
+        ((), "exactly one answer, got 0"),
+        (({"Status": "SUCCESS", "PhysicalResourceId": "a"},) * 2, "exactly one answer, got 2"),
+        (({"Status": "SUCCESS", "PhysicalResourceId": ""},), "empty PhysicalResourceId"),
+        (({"Status": "SUCCESS", "PhysicalResourceId": "a", "Data": {"Big": "x" * 5000}},), "over 4096"),
+    ],
+)
+def test_an_answer_cloudformation_would_not_take_is_reported(
+    bodies: tuple[dict[str, Any], ...], problem: str
+) -> None:
+    function = InProcessFunction(lambda event, context: None)
+    function.handler = answering(function, *bodies)
+
+    invocation = CloudFormation(function).send("Create", {"A": 1})
+    with pytest.raises(UnacceptableAnswer, match=problem):
+        _ = invocation.answer
+    with pytest.raises(UnacceptableAnswer, match=problem):
+        CloudFormation(function, check_answers=True).send("Create", {"A": 1})
+
+
+def test_the_in_process_function_refuses_urls_it_did_not_issue_and_a_per_request_environment() -> None:
+    function = InProcessFunction(lambda event, context: None)
+    url = function.response_url("r1")
+    assert function.put_response(url, b"{}") is True
+    assert function.put_response(url.replace("X-Amz-Signature=", "X-Amz-Signature=forged"), b"{}") is False
+    with pytest.raises(ValueError, match=r"reads this process's environment: set \['AWS_REGION'\] there"):
+        CloudFormation(function).send("Create", {}, env={"AWS_REGION": ""})
+
+
+def test_send_delivers_to_a_fresh_process_the_same_way(server: ResponseServer, code_dir: Path) -> None:
+    function = FreshProcessFunction(server, [str(code_dir)], env=ENV, timeout_s=30)
+    invocation = CloudFormation(function).send("Create", {"Mode": "answer"})
+    assert invocation.answer["PhysicalResourceId"] == "fixed-id"
+    assert invocation.answer["Data"]["Properties"]["ServiceTimeout"] == "300"
+    assert invocation.returncode == lambda_runner.EXIT_OK

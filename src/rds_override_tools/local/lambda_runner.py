@@ -1,8 +1,8 @@
 """Run one Lambda invocation in this process, as the Lambda Python runtime would on a cold start.
 
-``cfn_driver.invoke`` starts ``python -B -S -P lambda_runner.py --handler app.handler ...`` in a fresh
-process with ``PYTHONPATH`` set to the function's code and the event JSON on stdin. This script then does
-what the runtime does:
+``rds_override_tools.local.cloudformation.invoke`` starts ``python -B -S -P lambda_runner.py --handler
+index.handler ...`` in a fresh process with ``PYTHONPATH`` set to the function's code and the event JSON on
+stdin. This script then does what the runtime does:
 
 1. installs a root logging handler with the runtime's text format
    (``[LEVEL]\\t<time>\\t<request id>\\t<msg>``) before the function's code is imported, so that
@@ -18,7 +18,8 @@ Exit status: ``EXIT_OK`` when the handler returned, ``EXIT_HANDLER_ERROR`` when 
 The process exits with ``os._exit`` once the handler is done: a frozen Lambda sandbox does not wait for
 threads the handler left behind, and neither does this.
 
-Only the standard library is used: the function's process must see nothing but its own code.
+Only the standard library is used, and nothing of the package it lives in: it runs by path, and the
+function's process must see nothing but its own code.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ EXIT_HANDLER_ERROR = 1
 EXIT_INIT_ERROR = 2
 EXIT_TIMED_OUT = 3
 
-ACCOUNT_ID = "123456789012"
-
 
 class LambdaContext:
     """The attributes of the runtime's context object that handlers and libraries read."""
@@ -54,13 +53,14 @@ class LambdaContext:
         function_name: str,
         memory_mb: int,
         region: str,
+        account_id: str,
         aws_request_id: str,
         timeout_s: float,
     ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = str(memory_mb)  # the runtime passes it as a string
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
         self.aws_request_id = aws_request_id
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME") or f"/aws/lambda/{function_name}"
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME") or (
@@ -125,10 +125,11 @@ def _log_error(kind: str, exc: BaseException) -> None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Read the event from stdin, run the handler once, and exit with one of the ``EXIT_*`` codes."""
     parser = argparse.ArgumentParser(description="Run one Lambda invocation (event JSON on stdin).")
-    parser.add_argument("--handler", required=True, help="module.function, e.g. app.handler")
+    parser.add_argument("--handler", required=True, help="module.function, e.g. index.handler")
     parser.add_argument("--timeout", type=float, required=True, help="function timeout in seconds")
     parser.add_argument("--function-name", required=True)
     parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--account-id", required=True, help="for the context's invoked_function_arn")
     args = parser.parse_args(argv)
 
     event: Any = json.load(sys.stdin)
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         function_name=args.function_name,
         memory_mb=args.memory_mb,
         region=region,
+        account_id=args.account_id,
         aws_request_id=aws_request_id,
         timeout_s=args.timeout,
     )

@@ -1,4 +1,4 @@
-"""Tests of the RDS certificates emulator (tests/moto_rds_certificates.py).
+"""Tests of the RDS certificates emulator (rds_override_tools.local.rds_emulator).
 
 Every API test runs twice: in-process under ``moto.mock_aws()`` and over HTTP against a
 ``ThreadedMotoServer`` on 127.0.0.1 in this process, so botocore's real serializers, HTTP stack
@@ -24,8 +24,8 @@ from moto import mock_aws
 from moto.rds.responses import RDSResponse
 from moto.server import ThreadedMotoServer
 
-import moto_rds_certificates as emulator
-from moto_rds_certificates import DEFAULT_ACCOUNT_ID
+from rds_override_tools.local import rds_emulator as emulator
+from rds_override_tools.local.rds_emulator import DEFAULT_ACCOUNT_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -46,6 +46,11 @@ CATALOG = [
     ("rds-ca-rsa2048-g1", utc("2021-05-24T21:59:00"), utc("2061-05-24T22:59:00")),
     ("rds-ca-2019", utc("2019-08-22T17:08:50"), utc("2024-08-22T17:08:50")),
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed() -> None:
+    emulator.install()
 
 
 @pytest.fixture(autouse=True)
@@ -463,8 +468,8 @@ def test_install_is_idempotent() -> None:
     emulator.install()
 
     assert RDSResponse.call_action is hooked
-    assert RDSResponse.describe_certificates is emulator.describe_certificates  # type: ignore[attr-defined]
-    assert RDSResponse.modify_certificates is emulator.modify_certificates  # type: ignore[attr-defined]
+    assert RDSResponse.describe_certificates is emulator.responses.describe_certificates  # type: ignore[attr-defined]
+    assert RDSResponse.modify_certificates is emulator.responses.modify_certificates  # type: ignore[attr-defined]
 
 
 def test_arn_follows_the_partition() -> None:

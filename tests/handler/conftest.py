@@ -1,20 +1,21 @@
-"""Shared test set-up. Runs before any test module imports the handler (`app`)."""
+"""Set-up of the handler tests. Runs before any test module here imports the handler (`index`)."""
 
 import os
 
+from rds_override_tools.local import settings
+
 # Nothing may reach real AWS: drop whatever the developer's shell has, then set dummy credentials and the
-# function's region. crhelper builds boto3 clients when `app` is imported, so this must come first.
+# function's region. crhelper builds boto3 clients when `index` is imported, so this must come first.
 for _name in [name for name in os.environ if name.startswith("AWS_")]:
     del os.environ[_name]
 os.environ.update(
-    AWS_REGION="eu-west-1",
-    AWS_DEFAULT_REGION="eu-west-1",
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
+    settings.DUMMY_CREDENTIALS,
+    AWS_REGION=settings.REGION,
+    AWS_DEFAULT_REGION=settings.REGION,
     AWS_CONFIG_FILE=os.devnull,
     AWS_SHARED_CREDENTIALS_FILE=os.devnull,
     AWS_EC2_METADATA_DISABLED="true",
-    POWERTOOLS_SERVICE_NAME="rds-certificate-override",
+    POWERTOOLS_SERVICE_NAME=settings.SERVICE_NAME,
 )
 
 
@@ -27,16 +28,18 @@ import pytest  # noqa: E402
 from botocore.retries.standard import ExponentialBackoff  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-import app  # noqa: E402
 import cfn_resource  # noqa: E402
-from harness import SIGNATURE, CloudFormation  # noqa: E402
+import index  # noqa: E402
+from harness import SIGNATURE  # noqa: E402
+from rds_override_tools.local import rds_emulator  # noqa: E402
+from rds_override_tools.local.cloudformation import CloudFormation, InProcessFunction  # noqa: E402
 
 
 @pytest.fixture
 def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """What Powertools (and crhelper, through the handler it shares) writes, as Lambda would see it."""
     stream = io.StringIO()
-    monkeypatch.setattr(app.logger.registered_handler, "stream", stream)
+    monkeypatch.setattr(index.logger.registered_handler, "stream", stream)
     return stream
 
 
@@ -44,16 +47,19 @@ def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 def cfn(monkeypatch: pytest.MonkeyPatch, json_logs: io.StringIO) -> Iterator[CloudFormation]:
     """The handler in this process, on the emulator under mock_aws, its answers captured, logging at DEBUG.
 
+    Every request must get exactly one answer that CloudFormation accepts (`check_answers`).
+
     Whatever the test does, the presigned ResponseURL's signature must not reach the log.
     """
-    cloudformation = CloudFormation()
-    monkeypatch.setattr(cfn_resource, "put_response", cloudformation.put_response)
+    rds_emulator.install()
+    function = InProcessFunction(index.handler, signature=SIGNATURE)
+    monkeypatch.setattr(cfn_resource, "put_response", function.put_response)
     # The SDK's retries run as configured, without their (random, up to 20 s) sleeps.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
-    app.logger.setLevel(logging.DEBUG)
+    index.logger.setLevel(logging.DEBUG)
     try:
         with mock_aws():
-            yield cloudformation
+            yield CloudFormation(function, check_answers=True)
     finally:
-        app.logger.setLevel(logging.INFO)
+        index.logger.setLevel(logging.INFO)
     assert SIGNATURE not in json_logs.getvalue()
