@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.request
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -105,6 +106,9 @@ def local_cloud(
         stack.callback(moto.stop)
         host, port = moto.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        # moto keeps its state in this process: start from a clean one (moto's own reset API).
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http, loopback
+        urllib.request.urlopen(reset).close()  # noqa: S310 - our own server on loopback
         server = stack.enter_context(ResponseServer(region=region))
         function = FreshProcessFunction(
             server,
