@@ -25,6 +25,7 @@ LAMBDA_SOURCES := $(wildcard lambda/*.py) lambda/requirements.txt lambda/Makefil
 # The CDK construct (cdk/) ships the SAM build output as its Lambda asset: one build for both.
 CDK_ASSET := cdk/src/rds_certificate_override/function
 CDK_OUT := cdk/cdk.out
+STACKSET_DIR := dist/stackset
 
 export UV_PYTHON_DOWNLOADS := never
 # Compile bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (it is on CI), every run
@@ -33,7 +34,7 @@ export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install lock unit test lint format build demo bench deploy cdk-asset synth cdk-wheel clean distclean
+.PHONY: help install lock unit test lint format build demo bench deploy cdk-asset synth cdk-wheel stackset clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -78,16 +79,18 @@ test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole
 # cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
 # on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
 # --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
-lint: $(VENV_STAMP) synth ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM and CDK templates)
+lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) cfn-lint template.yaml
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
+	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
 	$(RUN) sam validate --lint --template template.yaml
 	$(RUN) bandit --quiet --recursive lambda
 	$(UV) run --project tools/scanners --locked checkov --quiet --compact --skip-download \
-		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json))
+		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json)) \
+		--file $(STACKSET_DIR)/template.json
 
 format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff format .
@@ -121,6 +124,12 @@ synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into
 	rm -rf $(CDK_OUT)
 	CDK_OUTDIR=$(CDK_OUT) $(RUN) python cdk/app.py
 	@echo "synthesized: $$(ls $(CDK_OUT)/*.template.json)"
+
+# REGIONS: the regions each stack instance manages, e.g. REGIONS="eu-west-1 eu-central-1" (default: the
+# regions every account has enabled); PARTITION for aws-cn, aws-us-gov... Checked against the SDK's list.
+stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed StackSet accepts, and the function zip
+	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
+		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
 
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk

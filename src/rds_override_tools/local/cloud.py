@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.request
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -90,14 +91,19 @@ def function_environment(moto_endpoint: str, *, region: str, log_level: str) -> 
 
 @contextmanager
 def emulator_server() -> Iterator[str]:
-    """moto's server on loopback with the RDS emulator installed, in this process: its endpoint URL."""
+    """moto's server on loopback with the RDS emulator installed, in this process, from a clean state: its
+    endpoint URL."""
     rds_emulator.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     try:
         host, port = moto.get_host_and_port()
-        yield f"http://{host}:{port}"
+        endpoint = f"http://{host}:{port}"
+        # moto keeps its state in this process: start from a clean one (moto's own reset API).
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http, loopback
+        urllib.request.urlopen(reset).close()  # noqa: S310 - our own server on loopback
+        yield endpoint
     finally:
         moto.stop()
 
