@@ -26,6 +26,7 @@ LAMBDA_SOURCES := $(wildcard lambda/*.py) lambda/requirements.txt lambda/Makefil
 # The CDK construct (cdk/) ships the SAM build output as its Lambda asset: one build for both.
 CDK_ASSET := cdk/src/rds_certificate_override/function
 CDK_OUT := cdk/cdk.out
+STACKSET_DIR := dist/stackset
 
 export UV_PYTHON_DOWNLOADS := never
 # Compile bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (it is on CI), every run
@@ -47,7 +48,7 @@ RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
-	synth cdk-wheel clean distclean
+	synth cdk-wheel stackset clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -96,16 +97,18 @@ test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole
 # cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
 # on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
 # --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
-lint: $(VENV_STAMP) synth ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM and CDK templates)
+lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) cfn-lint template.yaml
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
+	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
 	$(RUN) sam validate --lint --template template.yaml
 	$(RUN) bandit --quiet --recursive lambda
 	$(UV) run --project tools/scanners --locked checkov --quiet --compact --skip-download \
-		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json))
+		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json)) \
+		--file $(STACKSET_DIR)/template.json
 
 format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff format .
@@ -123,6 +126,14 @@ invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: m
 
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
+
+# The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
+.PHONY: status bench-status
+status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
+	$(RUN) rds-certificate-override status $(ARGS)
+
+bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
+	$(RUN) python tools/bench_status.py $(ARGS)
 
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided
@@ -154,14 +165,21 @@ synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into
 	@CDK_OUTDIR=$(CDK_OUT) $(RUN) python cdk/app.py
 	@echo "synthesized: $$(ls $(CDK_OUT)/*.template.json)"
 
+# REGIONS: the regions each stack instance manages, e.g. REGIONS="eu-west-1 eu-central-1" (default: the
+# regions every account has enabled); PARTITION for aws-cn, aws-us-gov... Checked against the SDK's list.
+stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed StackSet accepts, and the function zip
+	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
+		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
+
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
 
-# Needs only uv and python3 (no .venv, no SAM CLI): the function is built by lambda/Makefile as `sam build`
-# runs it, the construct's wheel and sdist by `uv build` (its own build dependencies) from a copy of cdk/
-# that holds this build as its asset. The SAM template's CodeUri names the zip: `sam package` uploads it
-# (README, "Install"). The StackSet template is added when this Makefile has a stackset target.
-release: | $(UV) ## Build dist/release/: function zip, SAM and StackSet templates, CDK wheel and sdist, SHA256SUMS
+# The function is built by lambda/Makefile as `sam build` runs it (no SAM CLI), the construct's wheel and
+# sdist by `uv build` (its own build dependencies) from a copy of cdk/ that holds this build as its asset.
+# The SAM template's CodeUri names the zip: `sam package` uploads it (README, "Install"). The StackSet
+# template is translated from template.yaml by the SAM translator of .venv (make stackset's generator), its
+# CodeKey default the release zip's name with its digest; REGIONS and PARTITION as for make stackset.
+release: $(VENV_STAMP) ## Build dist/release/: function zip, SAM and StackSet templates, CDK wheel and sdist, SHA256SUMS
 	@echo "==> release $(VERSION) into $(RELEASE_DIR)/"
 	@rm -rf $(RELEASE_DIR) $(RELEASE_BUILD) && mkdir -p $(RELEASE_DIR) $(RELEASE_BUILD)/function
 	@echo "==> building the function (lambda/Makefile)"
@@ -174,10 +192,10 @@ release: | $(UV) ## Build dist/release/: function zip, SAM and StackSet template
 		template.yaml > $(RELEASE_DIR)/template.yaml
 	@grep -q '^      CodeUri: $(RELEASE_ZIP)$$' $(RELEASE_DIR)/template.yaml
 	@cp README.md LICENSE CHANGELOG.md $(RELEASE_DIR)/
-	@if grep -q '^stackset:' Makefile; then \
-		echo "==> building the StackSet template (make stackset)"; \
-		$(MAKE) --no-print-directory stackset && cp dist/stackset/template.json $(RELEASE_DIR)/stackset-template.json; \
-	fi
+	@echo "==> writing the StackSet template (rds_override_tools.stackset, CodeKey: the zip's name and digest)"
+	@$(call logged,release-stackset,$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
+		--partition "$(or $(PARTITION),aws)" --zip $(RELEASE_DIR)/$(RELEASE_ZIP) --out $(RELEASE_BUILD)/stackset)
+	@cp $(RELEASE_BUILD)/stackset/template.json $(RELEASE_DIR)/stackset-template.json
 	@echo "==> building the CDK package's wheel and sdist (uv build)"
 	@mkdir -p $(RELEASE_BUILD)/cdk/src
 	@cp cdk/pyproject.toml cdk/hatch_build.py cdk/README.md cdk/LICENSE $(RELEASE_BUILD)/cdk/

@@ -294,6 +294,85 @@ def test_modify_needs_exactly_one_parameter(rds: Rds, params: dict[str, Any]) ->
 
 
 # --------------------------------------------------------------------------------------------------
+# DB instances and engine versions (what moto leaves out)
+# --------------------------------------------------------------------------------------------------
+
+
+def create_instance(client: RDSClient, identifier: str, engine: str = "postgres", **extra: Any) -> None:
+    client.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        DBInstanceClass="db.t3.micro",
+        Engine=engine,
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        **extra,
+    )
+
+
+def certificate_details(client: RDSClient) -> dict[str, Any]:
+    answer = client.describe_db_instances()["DBInstances"]
+    return {
+        i["DBInstanceIdentifier"]: (i["CACertificateIdentifier"], i["CertificateDetails"]) for i in answer
+    }
+
+
+def test_a_new_instance_gets_the_default_for_new_launches(rds: Rds) -> None:
+    client = rds.client()
+    create_instance(client, "before")
+    client.modify_certificates(CertificateIdentifier="rds-ca-ecc384-g1")
+    create_instance(client, "after")
+    create_instance(client, "chosen", CACertificateIdentifier="rds-ca-rsa4096-g1")
+
+    assert certificate_details(client) == {
+        "before": ("rds-ca-rsa2048-g1", {"CAIdentifier": "rds-ca-rsa2048-g1", "ValidTill": CATALOG[2][2]}),
+        "after": ("rds-ca-ecc384-g1", {"CAIdentifier": "rds-ca-ecc384-g1", "ValidTill": CATALOG[0][2]}),
+        "chosen": ("rds-ca-rsa4096-g1", {"CAIdentifier": "rds-ca-rsa4096-g1", "ValidTill": CATALOG[1][2]}),
+    }
+
+
+def test_server_certificate_expiry_can_be_arranged(rds: Rds) -> None:
+    client = rds.client()
+    create_instance(client, "pg-1")
+    soon = utc("2026-12-08T00:00:00")
+
+    emulator.set_server_certificate_valid_till(DEFAULT_ACCOUNT_ID, US, "pg-1", soon)
+
+    assert certificate_details(client)["pg-1"][1] == {"CAIdentifier": "rds-ca-rsa2048-g1", "ValidTill": soon}
+    with pytest.raises(ValueError, match="no DB instance 'pg-2'"):
+        emulator.set_server_certificate_valid_till(DEFAULT_ACCOUNT_ID, US, "pg-2", soon)
+
+
+def test_engine_versions_list_the_cas_they_accept(rds: Rds) -> None:
+    client = rds.client()
+    all_cas = [identifier for identifier, _, _ in CATALOG]
+    emulator.add_certificate(
+        DEFAULT_ACCOUNT_ID,
+        US,
+        "rds-ca-rsa2048-g1-us-east-1",
+        valid_from=utc("2025-01-01"),
+        valid_till=utc("2065-01-01"),
+    )
+
+    def supported(**params: str) -> list[tuple[str, str, list[str]]]:
+        versions = client.describe_db_engine_versions(**params)["DBEngineVersions"]
+        return [(v["Engine"], v["EngineVersion"], v["SupportedCACertificateIdentifiers"]) for v in versions]
+
+    assert supported(Engine="postgres", EngineVersion="16.3") == [
+        ("postgres", "16.3", ["rds-ca-rsa2048-g1-us-east-1", *all_cas])
+    ]
+    # SQL Server does not accept the ECC CA: the trap an rds-ca-ecc384-g1 default sets.
+    assert supported(Engine="sqlserver-se", EngineVersion="15.00.4415.2.v1") == [
+        ("sqlserver-se", "15.00.4415.2.v1", ["rds-ca-rsa2048-g1-us-east-1", *all_cas[1:]])
+    ]
+    assert supported(Engine="mysql") == [("mysql", "5.6.21", ["rds-ca-rsa2048-g1-us-east-1", *all_cas])]
+    assert supported(Engine="no-such-engine") == []
+    every_engine = supported()
+    assert ("sqlserver-ee", "11.00.2100.60.v1") in [(engine, version) for engine, version, _ in every_engine]
+    assert all(engine == engine.lower() for engine, _, _ in every_engine)
+
+
+# --------------------------------------------------------------------------------------------------
 # Test hooks
 # --------------------------------------------------------------------------------------------------
 
@@ -470,6 +549,7 @@ def test_install_is_idempotent() -> None:
     assert RDSResponse.call_action is hooked
     assert RDSResponse.describe_certificates is emulator.responses.describe_certificates  # type: ignore[attr-defined]
     assert RDSResponse.modify_certificates is emulator.responses.modify_certificates  # type: ignore[attr-defined]
+    assert RDSResponse.create_db_instance is emulator.instances.create_db_instance
 
 
 def test_arn_follows_the_partition() -> None:

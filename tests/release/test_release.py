@@ -1,14 +1,15 @@
-"""`make release`: dist/release/ holds what a SAM or CDK user installs, with checksums that match.
+"""`make release`: dist/release/ holds what a SAM, StackSet or CDK user installs, with checksums that match.
 
-The release needs only uv and python3 (no development environment): the function is built by lambda/Makefile,
-the construct's wheel and sdist by `uv build`. The SAM template's CodeUri names the zip, so that `sam package`
-(tried here against moto's S3 on loopback) uploads the zip, the LICENSE and the README that `sam publish`
-and `sam deploy` need.
+The function is built by lambda/Makefile (no SAM CLI), the construct's wheel and sdist by `uv build`, the
+StackSet template by make stackset's generator. The SAM template's CodeUri names the zip, so that
+`sam package` (tried here against moto's S3 on loopback) uploads the zip, the LICENSE and the README that
+`sam publish` and `sam deploy` need.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 from moto.server import ThreadedMotoServer
 
+from rds_override_tools import stackset
 from rds_override_tools.local import settings
 from version import __version__
 
@@ -32,7 +34,17 @@ RELEASE = ROOT / "dist" / "release"
 ZIP = f"rds-certificate-override-function-{__version__}.zip"
 WHEEL = f"cdk_rds_certificate_override-{__version__}-py3-none-any.whl"
 SDIST = f"cdk_rds_certificate_override-{__version__}.tar.gz"
-EXPECTED = {"template.yaml", ZIP, WHEEL, SDIST, "README.md", "LICENSE", "CHANGELOG.md", "SHA256SUMS"}
+EXPECTED = {
+    "template.yaml",
+    "stackset-template.json",
+    ZIP,
+    WHEEL,
+    SDIST,
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "SHA256SUMS",
+}
 # Every module of lambda/ ships: the build copies them all.
 FUNCTION_FILES = {path.name for path in (ROOT / "lambda").glob("*.py")}
 
@@ -52,9 +64,7 @@ def release() -> Path:
 
 
 def test_the_release_holds_what_users_install(release: Path) -> None:
-    names = {path.name for path in release.iterdir()}
-    stackset = {"stackset-template.json"} if "stackset-template.json" in names else set()
-    assert names == EXPECTED | stackset
+    assert {path.name for path in release.iterdir()} == EXPECTED
 
 
 def test_the_checksums_cover_every_file_and_match(release: Path) -> None:
@@ -92,6 +102,12 @@ def test_the_sam_template_points_at_the_zip_and_carries_the_sar_metadata(release
     del source["Resources"]["RdsCertificateOverrideFunction"]["Metadata"]["BuildMethod"]
     source["Resources"]["RdsCertificateOverrideFunction"]["Properties"]["CodeUri"] = ZIP
     assert template == source
+
+
+def test_the_stackset_template_takes_the_release_zip_under_a_key_with_its_digest(release: Path) -> None:
+    template = json.loads((release / "stackset-template.json").read_text())
+    assert template["Parameters"][stackset.CODE_KEY]["Default"] == stackset.code_key_for(release / ZIP)
+    assert "Transform" not in template
 
 
 def test_sam_package_uploads_the_zip_the_license_and_the_readme(release: Path, tmp_path: Path) -> None:

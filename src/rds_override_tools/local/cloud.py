@@ -8,9 +8,9 @@ cold start would.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
+import urllib.request
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -89,20 +89,23 @@ def function_environment(moto_endpoint: str, *, region: str, log_level: str) -> 
     }
 
 
-def _reset(host: str, port: int) -> None:
-    """Empty every backend of moto, the RDS emulator's included (moto's documented reset API).
-
-    Its backends live in this process, not in the server: a cloud started after another would otherwise
-    find the stacks, declarations and override that one left."""
-    connection = http.client.HTTPConnection(host, port, timeout=30)
+@contextmanager
+def emulator_server() -> Iterator[str]:
+    """moto's server on loopback with the RDS emulator installed, in this process, from a clean state: its
+    endpoint URL."""
+    rds_emulator.install()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
     try:
-        connection.request("POST", "/moto-api/reset")
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"moto's reset answered HTTP {response.status}")
+        host, port = moto.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        # moto keeps its state in this process: start from a clean one (moto's own reset API).
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http, loopback
+        urllib.request.urlopen(reset).close()  # noqa: S310 - our own server on loopback
+        yield endpoint
     finally:
-        connection.close()
+        moto.stop()
 
 
 @contextmanager
@@ -113,17 +116,9 @@ def local_cloud(
     region: str = settings.REGION,
     log_level: str = "INFO",
 ) -> Iterator[LocalCloud]:
-    """The emulator on moto's server and the ResponseURL server, both on loopback, for one test or demo.
-    It starts empty: the RDS system default, no stack, no declaration."""
-    rds_emulator.install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    """The emulator on moto's server and the ResponseURL server, both on loopback, for one test or demo."""
     with ExitStack() as stack:
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        stack.callback(moto.stop)
-        host, port = moto.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        _reset(host, port)
+        endpoint = stack.enter_context(emulator_server())
         server = stack.enter_context(ResponseServer(region=region))
         function = FreshProcessFunction(
             server,

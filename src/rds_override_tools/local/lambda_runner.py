@@ -87,14 +87,14 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def _setup_logging(aws_request_id: str) -> None:
+def _setup_logging(request_ids: _RequestIdFilter) -> None:
     formatter = logging.Formatter(
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
     )
     formatter.converter = time.gmtime
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
-    handler.addFilter(_RequestIdFilter(aws_request_id))
+    handler.addFilter(request_ids)
     logging.getLogger().addHandler(handler)
 
 
@@ -123,19 +123,22 @@ def _log_error(kind: str, exc: BaseException) -> None:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Read the event from stdin, run the handler once, and exit with one of the ``EXIT_*`` codes."""
-    parser = argparse.ArgumentParser(description="Run one Lambda invocation (event JSON on stdin).")
+    """Read the event from stdin, run the handler once, and exit with one of the ``EXIT_*`` codes. With
+    ``--warm``, stdin holds a JSON list of events, invoked one after another in this process, as a warm
+    sandbox serves them: the module is imported once (the exit code is then the worst of them)."""
+    parser = argparse.ArgumentParser(description="Run Lambda invocations (event JSON on stdin).")
     parser.add_argument("--handler", required=True, help="module.function, e.g. index.handler")
     parser.add_argument("--timeout", type=float, required=True, help="function timeout in seconds")
     parser.add_argument("--function-name", required=True)
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--account-id", required=True, help="for the context's invoked_function_arn")
+    parser.add_argument("--warm", action="store_true", help="stdin holds a JSON list of events")
     args = parser.parse_args(argv)
 
-    event: Any = json.load(sys.stdin)
-    aws_request_id = str(uuid.uuid4())
-    region = os.environ.get("AWS_REGION", "us-east-1")
-    _setup_logging(aws_request_id)
+    payload: Any = json.load(sys.stdin)
+    events = payload if args.warm else [payload]
+    request_ids = _RequestIdFilter(str(uuid.uuid4()))
+    _setup_logging(request_ids)
 
     init_started = time.monotonic()
     module_name, _, function_name = args.handler.rpartition(".")
@@ -146,6 +149,17 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _exit(EXIT_INIT_ERROR)
     init_ms = (time.monotonic() - init_started) * 1000
 
+    code = EXIT_OK
+    for event in events:
+        request_ids.aws_request_id = str(uuid.uuid4())
+        code = max(code, _invoke(handler, event, args, request_ids.aws_request_id, init_ms))
+        init_ms = 0.0  # a warm invocation has no init
+    _exit(code)
+
+
+def _invoke(handler: Any, event: Any, args: argparse.Namespace, aws_request_id: str, init_ms: float) -> int:
+    """One invocation; at its deadline the whole process ends, as Lambda ends the sandbox."""
+    region = os.environ.get("AWS_REGION", "us-east-1")
     print(f"START RequestId: {aws_request_id} Version: $LATEST", flush=True)
     started = time.monotonic()
     context = LambdaContext(
@@ -179,7 +193,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     if not finished.acquire(blocking=False):
         threading.Event().wait()  # the deadline won the race: its thread is ending the process
     _report(aws_request_id, started, init_ms)
-    _exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -207,7 +207,61 @@ def invoke(
     if it is still running ``INIT_ALLOWANCE_S`` later. The answers the server received for the event's
     ``RequestId`` during this invocation are then collected.
     """
-    request_id = str(event["RequestId"])
+    (invocation,) = _run(
+        [event],
+        warm=False,
+        server=server,
+        code_dirs=code_dirs,
+        env=env,
+        handler=handler,
+        python=python,
+        timeout_s=timeout_s,
+        function_name=function_name,
+        memory_mb=memory_mb,
+    )
+    return invocation
+
+
+def invoke_warm(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    server: ResponseServer,
+    code_dirs: Sequence[str | os.PathLike[str]],
+    env: Mapping[str, str],
+    python: str | None = None,
+    timeout_s: float = settings.TIMEOUT_S,
+) -> list[Invocation]:
+    """Invoke the handler with each of ``events`` in turn in one fresh process, as one warm sandbox serves
+    the requests that reach it (``lambda_runner --warm``): one cold start, then warm invocations. Each
+    ``Invocation`` holds its own answers; ``wall_s`` is the whole process's."""
+    return _run(
+        events,
+        warm=True,
+        server=server,
+        code_dirs=code_dirs,
+        env=env,
+        handler=settings.HANDLER,
+        python=python,
+        timeout_s=timeout_s,
+        function_name=settings.FUNCTION_NAME,
+        memory_mb=settings.MEMORY_MB,
+    )
+
+
+def _run(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    warm: bool,
+    server: ResponseServer,
+    code_dirs: Sequence[str | os.PathLike[str]],
+    env: Mapping[str, str],
+    handler: str,
+    python: str | None,
+    timeout_s: float,
+    function_name: str,
+    memory_mb: int,
+) -> list[Invocation]:
+    request_ids = [str(event["RequestId"]) for event in events]
     command = [
         python or default_python(),
         "-B",
@@ -224,6 +278,7 @@ def invoke(
         str(memory_mb),
         "--account-id",
         settings.ACCOUNT_ID,
+        *(["--warm"] if warm else []),
     ]
     child_env = function_environment(
         env,
@@ -234,7 +289,7 @@ def invoke(
         memory_mb=memory_mb,
         python=command[0],
     )
-    answered_before = len(server.responses(request_id))
+    answered_before = {request_id: len(server.responses(request_id)) for request_id in request_ids}
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - a fixed argv, no shell
         command,
@@ -245,9 +300,10 @@ def invoke(
         cwd=str(Path(code_dirs[0])) if code_dirs else None,
         start_new_session=True,
     )
+    payload = json.dumps(list(events) if warm else events[0]).encode()
     killed = False
     try:
-        stdout, stderr = process.communicate(json.dumps(event).encode(), timeout=timeout_s + INIT_ALLOWANCE_S)
+        stdout, stderr = process.communicate(payload, timeout=len(events) * timeout_s + INIT_ALLOWANCE_S)
     except subprocess.TimeoutExpired:
         killed = True
         os.killpg(process.pid, signal.SIGKILL)
@@ -256,17 +312,22 @@ def invoke(
 
     out = stdout.decode("utf-8", errors="replace")
     report = _REPORT.search(out)
-    responses = server.responses(request_id)[answered_before:]
-    return Invocation(
-        request_id=request_id,
-        response=responses[0].body if responses else None,
-        responses=responses,
-        returncode=process.returncode,
-        stdout=out,
-        stderr=stderr.decode("utf-8", errors="replace"),
-        wall_s=wall_s,
-        timed_out=killed or process.returncode == lambda_runner.EXIT_TIMED_OUT,
-        init_ms=float(report["init"]) if report else None,
-        duration_ms=float(report["duration"]) if report else None,
-        max_memory_mb=int(report["memory"]) if report else None,
-    )
+    invocations = []
+    for request_id in request_ids:
+        responses = server.responses(request_id)[answered_before[request_id] :]
+        invocations.append(
+            Invocation(
+                request_id=request_id,
+                response=responses[0].body if responses else None,
+                responses=responses,
+                returncode=process.returncode,
+                stdout=out,
+                stderr=stderr.decode("utf-8", errors="replace"),
+                wall_s=wall_s,
+                timed_out=killed or process.returncode == lambda_runner.EXIT_TIMED_OUT,
+                init_ms=float(report["init"]) if report else None,
+                duration_ms=float(report["duration"]) if report and not warm else None,
+                max_memory_mb=int(report["memory"]) if report else None,
+            )
+        )
+    return invocations

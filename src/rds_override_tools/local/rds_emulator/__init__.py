@@ -1,4 +1,5 @@
-"""RDS ``DescribeCertificates`` / ``ModifyCertificates`` for moto 5.2.5, plus test hooks.
+"""RDS ``DescribeCertificates`` / ``ModifyCertificates`` for moto 5.2.5, the CA-related parts of DB
+instances and engine versions that moto leaves out, plus test hooks.
 
 moto 5.x answers both actions with ``NotImplementedError``. ``install()`` adds them to
 ``moto.rds.responses.RDSResponse`` (methods returning ``ActionResult``, so moto serializes the
@@ -27,10 +28,15 @@ Behaviour (RDS API reference, DescribeCertificates / ModifyCertificates / Certif
   (400). This is stricter than AWS may be; a handler should never send an ambiguous request.
   An expired certificate (rds-ca-2019) can be chosen: what AWS does today is not verified.
 
+DB instances and engine versions (``instances``): ``CreateDBInstance`` without ``CACertificateIdentifier``
+gives the instance the region's ``DefaultCertificateForNewLaunches``; instances show ``CertificateDetails``
+(``CAIdentifier``, and ``ValidTill``: the CA's unless arranged); ``DescribeDBEngineVersions`` answers with
+``SupportedCACertificateIdentifiers`` (the catalog, less ``rds-ca-ecc384-g1`` for SQL Server).
+
 Nothing is patched into moto at import: call ``install()`` (idempotent) before the first request.
 
 Modules: ``models`` (catalog, certificates, the backend), ``responses`` (the two actions),
-``exceptions``, ``hooks`` (below).
+``instances`` (DB instances and engine versions), ``exceptions``, ``hooks`` (below).
 
 Test hooks (all thread-safe; their state also lives in a ``BackendDict``, so ``mock_aws()`` start
 and stop and ``POST /moto-api/reset`` clear it: arrange them *inside* the mock)::
@@ -62,6 +68,8 @@ and stop and ``POST /moto-api/reset`` clear it: arrange them *inside* the mock):
         -> Certificate
         Add a certificate to one account and region (e.g. a region-suffixed id), to test that a handler
         validates against DescribeCertificates rather than a fixed list.
+    set_server_certificate_valid_till(account_id, region, db_instance_identifier, valid_till) -> None
+        When one DB instance's server certificate expires (its ``CertificateDetails.ValidTill``).
 
 ``account_id`` is the account moto derives from the credentials: ``DEFAULT_ACCOUNT_ID``
 (123456789012) for the usual dummy keys.
@@ -90,7 +98,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.responses import RDSResponse
 
-from . import hooks, responses
+from . import hooks, instances, responses
 from .exceptions import CertificateNotFoundFault, InjectedFault
 from .hooks import (
     RDSCall,
@@ -104,6 +112,7 @@ from .hooks import (
     set_override,
     set_system_default,
 )
+from .instances import set_server_certificate_valid_till, supported_ca_certificates
 from .models import (
     DEFAULT_CATALOG,
     SYSTEM_DEFAULT_CERTIFICATE,
@@ -131,14 +140,17 @@ __all__ = [
     "rds_certificates_backends",
     "reset_calls",
     "set_override",
+    "set_server_certificate_valid_till",
     "set_system_default",
+    "supported_ca_certificates",
 ]
 
 _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Add DescribeCertificates/ModifyCertificates and the test hooks to moto's RDSResponse (idempotent)."""
+    """Add DescribeCertificates/ModifyCertificates, the DB instance and engine version parts and the test
+    hooks to moto (idempotent)."""
     with _install_lock:
         if "call_action" in hooks.original_call_action:
             return
@@ -148,3 +160,4 @@ def install() -> None:
         patched.describe_certificates = responses.describe_certificates
         patched.modify_certificates = responses.modify_certificates
         patched.call_action = hooks.call_action_with_hooks
+        instances.install(patched)

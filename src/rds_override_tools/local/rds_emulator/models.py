@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -97,6 +98,11 @@ class Certificate:
         return self.valid_till if self.customer_override else None
 
 
+def _newest_first(certificates: Iterable[Certificate]) -> list[Certificate]:
+    """The order DescribeCertificates lists them in (as the AWS CLI example shows)."""
+    return sorted(certificates, key=lambda c: (c.valid_from, c.certificate_identifier), reverse=True)
+
+
 class RDSCertificatesBackend(BaseBackend):
     """The CA certificates of one account in one region, and the account's override there."""
 
@@ -154,6 +160,16 @@ class RDSCertificatesBackend(BaseBackend):
             return dataclasses.replace(certificate, customer_override=True)
         return certificate
 
+    def find(self, certificate_identifier: str) -> Certificate | None:
+        """The catalog's certificate of that id (case-insensitive), or ``None``."""
+        return self._certificates.get(certificate_identifier.lower())
+
+    def certificate_identifiers(self) -> list[str]:
+        """Every certificate id of this region's catalog, newest ``ValidFrom`` first."""
+        with self._lock:
+            listed = _newest_first(self._certificates.values())
+        return [certificate.certificate_identifier for certificate in listed]
+
     @property
     def customer_override(self) -> str | None:
         """The identifier of the overridden certificate, or ``None``."""
@@ -205,11 +221,7 @@ class RDSCertificatesBackend(BaseBackend):
             if certificate_identifier is not None:
                 listed = [self._get(certificate_identifier)]
             else:
-                listed = sorted(
-                    self._certificates.values(),
-                    key=lambda c: (c.valid_from, c.certificate_identifier),
-                    reverse=True,
-                )
+                listed = _newest_first(self._certificates.values())
             shown = [self._shown(c) for c in listed]
             default = self.default_certificate_for_new_launches
         start = 0

@@ -1,0 +1,233 @@
+"""The SDK reads behind `status`: accounts and regions read concurrently, each region's answers handed to
+`status.build_row`. Any failure to read becomes an `unreadable` row naming what failed; nothing here raises
+for one account or region."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_override_tools import aws
+from rds_override_tools.status import (
+    DECLARATIONS_PATH,
+    Declaration,
+    Instance,
+    LedgerError,
+    Row,
+    build_row,
+    parse_declaration,
+    read_certificates,
+    read_instance,
+    unreadable,
+)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """Computes each key's value once, even when threads ask for it at the same time; errors are kept too."""
+
+    def __init__(self) -> None:
+        self._futures: dict[K, Future[V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = self._futures[key] = Future()
+        if owner:
+            try:
+                future.set_result(compute())
+            except Exception as error:  # kept for every later caller of this key
+                future.set_exception(error)
+        return future.result()
+
+
+def describe_error(error: Exception) -> str:
+    """A row's note for a failed read: what AWS said, and what it means here."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        operation = error.operation_name
+        if code in aws.REGION_NOT_ENABLED_CODES:
+            return (
+                f"region not enabled for this account (or credentials not valid there): {operation}: {code}"
+            )
+        if "AccessDenied" in code or code == "UnauthorizedOperation":
+            return f"access denied: {operation}: {code}: {message}"
+        return f"{operation}: {code}: {message}"
+    return f"{type(error).__name__}: {error}"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    regions: list[str]
+
+
+class FleetReader:
+    """Reads rows; one instance per run (its caches last the run)."""
+
+    def __init__(self, clients: aws.Clients, *, days: int, now: datetime | None = None) -> None:
+        self.clients = clients
+        self.days = days
+        self.now = now or datetime.now(UTC)
+        self._stacks: Memo[tuple[str, str], bool] = Memo()
+        self._engines: Memo[tuple[str, str, str], list[str] | None] = Memo()
+
+    def stack_is_live(self, account: str, stack_id: str) -> bool:
+        """DescribeStacks on the stack ARN, in its region: gone if DELETE_COMPLETE or 'does not exist'."""
+
+        def describe() -> bool:
+            cloudformation = self.clients.cloudformation(stack_id.split(":")[3])
+            try:
+                with self.clients.account(account):
+                    stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code == "ValidationError" and "does not exist" in str(error):
+                    return False
+                raise
+            return bool(stacks) and stacks[0]["StackStatus"] != "DELETE_COMPLETE"
+
+        return self._stacks.get((account, stack_id), describe)
+
+    def supported_certificates(
+        self, account: str, region: str, engine: str, version: str
+    ) -> list[str] | None:
+        """SupportedCACertificateIdentifiers of one engine version (the same in every account of a region)."""
+
+        def describe() -> list[str] | None:
+            with self.clients.account(account):
+                versions = self.clients.rds(region).describe_db_engine_versions(
+                    Engine=engine, EngineVersion=version
+                )["DBEngineVersions"]
+            return versions[0].get("SupportedCACertificateIdentifiers") if versions else None
+
+        return self._engines.get((region, engine, version), describe)
+
+    def declarations(self, account: str, region: str) -> list[Declaration]:
+        paginator = self.clients.ssm(region).get_paginator("get_parameters_by_path")
+        with self.clients.account(account):
+            pages = list(paginator.paginate(Path=DECLARATIONS_PATH, Recursive=True))
+        return [
+            parse_declaration(parameter["Name"], parameter["Value"])
+            for page in pages
+            for parameter in page["Parameters"]
+        ]
+
+    def read_region(self, account: str, region: str) -> Row:
+        with self.clients.account(account):
+            return self._read_region(account, region)
+
+    def _read_region(self, account: str, region: str) -> Row:
+        try:
+            rds = self.clients.rds(region)
+            pages = list(rds.get_paginator("describe_certificates").paginate())
+            certificates = read_certificates(
+                pages[0].get("DefaultCertificateForNewLaunches", ""),
+                [certificate for page in pages for certificate in page.get("Certificates", [])],
+            )
+            declarations = self.declarations(account, region)
+            live_stacks = {d.stack_id for d in declarations if self.stack_is_live(account, d.stack_id)}
+            instances: Sequence[Instance] = [
+                read_instance(instance)
+                for page in rds.get_paginator("describe_db_instances").paginate()
+                for instance in page["DBInstances"]
+            ]
+            engines = {(instance.engine, instance.engine_version) for instance in instances}
+            supported = {
+                (engine, version): self.supported_certificates(account, region, engine, version)
+                for engine, version in sorted(engines)
+            }
+        except (ClientError, BotoCoreError, LedgerError) as error:
+            return unreadable(account, region, describe_error(error))
+        return build_row(
+            account,
+            region,
+            certificates=certificates,
+            declarations=declarations,
+            live_stacks=live_stacks,
+            instances=instances,
+            supported_certificates=supported,
+            now=self.now,
+            days=self.days,
+        )
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """One account to read and, through --role-name, the role to assume there (None: the caller's own)."""
+
+    id: str
+    role_arn: str | None
+
+
+def prepare_account(clients: aws.Clients, plan: AccountPlan, regions: list[str] | None) -> Account | Row:
+    """Credentials and regions of one account, or an unreadable row (region "*") saying why not."""
+    try:
+        if plan.role_arn is not None:
+            credentials = aws.assume_role(clients, plan.role_arn)
+            clients.add_account(plan.id, credentials)
+        else:
+            clients.add_account(plan.id, None)
+        return Account(plan.id, regions if regions is not None else aws.enabled_regions(clients, plan.id))
+    except (ClientError, BotoCoreError) as error:
+        reason = describe_error(error)
+        if (
+            plan.role_arn is not None
+            and isinstance(error, ClientError)
+            and error.operation_name == "AssumeRole"
+        ):
+            reason = f"cannot assume {plan.role_arn} (--role-name): {reason}"
+        return unreadable(plan.id, "*", reason)
+
+
+def read_fleet(
+    reader: FleetReader,
+    plans: Sequence[AccountPlan],
+    regions: list[str] | None,
+    *,
+    concurrency: int,
+    on_total: Callable[[int], None] = lambda _total: None,
+    on_row: Callable[[Row], None] = lambda _row: None,
+) -> list[Row]:
+    """Every account's regions, read by at most `concurrency` threads; rows sorted by account and region.
+
+    on_total is told how many rows to expect as soon as each account's region list is known (a progress bar's
+    total grows with it); on_row is told of each row as it is read.
+    """
+    rows: list[Row] = []
+    expected = 0
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        preparing = {pool.submit(prepare_account, reader.clients, plan, regions) for plan in plans}
+        reading: set[Future[Row]] = set()
+        while preparing or reading:
+            both: set[Future[Any]] = preparing | reading
+            done, _ = wait(both, return_when=FIRST_COMPLETED)
+            for future in done & preparing:
+                preparing.remove(future)
+                account = future.result()
+                if isinstance(account, Row):  # the account could not be reached: one row says why
+                    expected += 1
+                    on_total(expected)
+                    rows.append(account)
+                    on_row(account)
+                    continue
+                expected += len(account.regions)
+                on_total(expected)
+                reading |= {pool.submit(reader.read_region, account.id, region) for region in account.regions}
+            for future in done & reading:
+                reading.remove(future)
+                rows.append(future.result())
+                on_row(rows[-1])
+    return sorted(rows, key=lambda row: (row.account, row.region))

@@ -1,0 +1,332 @@
+"""`status`: what each account and region's RDS default CA is, against what the ledger declares.
+
+Pure decisions and rendering only: the SDK reads live in `fleet.py`, which hands the answers here.
+The ledger (written by the function, lambda/ledger.py) is one SSM parameter per declaring resource under
+`DECLARATIONS_PATH`, each a JSON object with at least StackId, LogicalResourceId and CertificateIdentifier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+DECLARATIONS_PATH = "/rds-certificate-override/declarations"
+LEDGER_VERSION = 1
+
+
+class State(StrEnum):
+    IN_SYNC = "in-sync"
+    DRIFT = "drift"  # a live declaration declares a CA other than the override in force
+    UNDECLARED = "undeclared"  # an override that no live declaration declares
+    STALE = "stale"  # a declaration whose stack is gone
+    UNREADABLE = "unreadable"  # some read failed: the row says which and why
+
+
+class LedgerError(ValueError):
+    """A ledger parameter that is not a declaration this reader understands."""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    parameter_name: str
+    stack_id: str
+    logical_resource_id: str
+    certificate_identifier: str
+    ledger_state: str  # "pending" (written before ModifyCertificates) or "applied"
+
+    @property
+    def stack_name(self) -> str:
+        # arn:<partition>:cloudformation:<region>:<account>:stack/<StackName>/<StackUUID>
+        return self.stack_id.split(":", 5)[5].split("/")[1]
+
+    @property
+    def stack_region(self) -> str:
+        return self.stack_id.split(":")[3]
+
+    @property
+    def declared_by(self) -> str:
+        return f"{self.stack_name}/{self.logical_resource_id}"
+
+
+def parse_declaration(name: str, value: str) -> Declaration:
+    """One ledger parameter (name and JSON value) as a Declaration; LedgerError names the parameter."""
+    try:
+        document = json.loads(value)
+        if document.get("Version") != LEDGER_VERSION:
+            raise LedgerError(f"ledger parameter {name}: Version {document.get('Version')!r} is not 1")
+        stack_id = str(document["StackId"])
+        if not stack_id.startswith("arn:") or len(stack_id.split(":", 5)[5].split("/")) != 3:
+            raise LedgerError(f"ledger parameter {name}: StackId {stack_id!r} is not a stack ARN")
+        return Declaration(
+            parameter_name=name,
+            stack_id=stack_id,
+            logical_resource_id=str(document["LogicalResourceId"]),
+            certificate_identifier=str(document["CertificateIdentifier"]),
+            ledger_state=str(document.get("State", "applied")),
+        )
+    except (json.JSONDecodeError, AttributeError, KeyError, IndexError) as error:
+        raise LedgerError(f"ledger parameter {name} is not a declaration: {error!r}") from error
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """DescribeCertificates of one region, reduced to what the report shows."""
+
+    default: str  # DefaultCertificateForNewLaunches
+    override: str | None  # the certificate with CustomerOverride, if any
+    default_valid_till: datetime | None
+    override_valid_till: datetime | None  # CustomerOverrideValidTill
+
+
+def read_certificates(default: str, certificates: Iterable[Mapping[str, Any]]) -> Certificates:
+    by_id = {certificate["CertificateIdentifier"]: certificate for certificate in certificates}
+    overridden = [certificate for certificate in by_id.values() if certificate.get("CustomerOverride")]
+    override = overridden[0] if overridden else None
+    return Certificates(
+        default=default,
+        override=override["CertificateIdentifier"] if override else None,
+        default_valid_till=by_id.get(default, {}).get("ValidTill"),
+        override_valid_till=override.get("CustomerOverrideValidTill") if override else None,
+    )
+
+
+@dataclass(frozen=True)
+class Instance:
+    identifier: str
+    engine: str
+    engine_version: str
+    certificate: str | None  # CACertificateIdentifier
+    valid_till: datetime | None  # CertificateDetails.ValidTill: the server certificate's expiry
+
+
+def read_instance(instance: Mapping[str, Any]) -> Instance:
+    return Instance(
+        identifier=instance["DBInstanceIdentifier"],
+        engine=instance.get("Engine", ""),
+        engine_version=instance.get("EngineVersion", ""),
+        certificate=instance.get("CACertificateIdentifier"),
+        valid_till=instance.get("CertificateDetails", {}).get("ValidTill"),
+    )
+
+
+def decide_state(override: str | None, declarations: Sequence[Declaration], live_stacks: set[str]) -> State:
+    """The row's state: what the region has against what its live declarations declare.
+
+    The worst finding wins: drift (the override is not what live stacks declare; also when they declare
+    different CAs, which the function refuses) before stale (a stack gone, its declaration left) before
+    undeclared (an override, no live declaration).
+    """
+    live = [declaration for declaration in declarations if declaration.stack_id in live_stacks]
+    declared = {declaration.certificate_identifier for declaration in live}
+    if live and declared != {override}:
+        return State.DRIFT
+    if len(live) < len(declarations):
+        return State.STALE
+    if override is not None and not live:
+        return State.UNDECLARED
+    return State.IN_SYNC
+
+
+@dataclass
+class Row:
+    """One account and region: what the report shows and --json prints."""
+
+    account: str
+    region: str
+    state: State
+    default_certificate: str | None = None
+    override: bool | None = None
+    declared_certificates: list[str] = field(default_factory=list)
+    declarations: list[Declaration] = field(default_factory=list)
+    stale_stacks: list[str] = field(default_factory=list)
+    default_valid_till: datetime | None = None
+    override_valid_till: datetime | None = None
+    instances_by_certificate: dict[str, int] = field(default_factory=dict)
+    expiring_instances: list[Instance] = field(default_factory=list)
+    unsupported_engines: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def unreadable(account: str, region: str, error: str) -> Row:
+    return Row(account=account, region=region, state=State.UNREADABLE, error=error)
+
+
+def build_row(
+    account: str,
+    region: str,
+    *,
+    certificates: Certificates,
+    declarations: Sequence[Declaration],
+    live_stacks: set[str],
+    instances: Sequence[Instance],
+    supported_certificates: Mapping[tuple[str, str], Sequence[str] | None],
+    now: datetime,
+    days: int,
+) -> Row:
+    """Everything the report says about one region, from what was read there.
+
+    supported_certificates: SupportedCACertificateIdentifiers per (engine, engine version) in use; None where
+    DescribeDBEngineVersions does not say (then nothing is claimed about that engine).
+    """
+    live = [declaration for declaration in declarations if declaration.stack_id in live_stacks]
+    horizon = now + timedelta(days=days)
+    unsupported = sorted(
+        f"{engine} {version}"
+        for (engine, version), supported in supported_certificates.items()
+        if supported is not None and certificates.default not in supported
+    )
+    return Row(
+        account=account,
+        region=region,
+        state=decide_state(certificates.override, declarations, live_stacks),
+        default_certificate=certificates.default,
+        override=certificates.override is not None,
+        declared_certificates=sorted({declaration.certificate_identifier for declaration in live}),
+        declarations=list(declarations),
+        stale_stacks=sorted({d.stack_id for d in declarations if d.stack_id not in live_stacks}),
+        default_valid_till=certificates.default_valid_till,
+        override_valid_till=certificates.override_valid_till,
+        instances_by_certificate=dict(
+            sorted(Counter(instance.certificate or "unknown" for instance in instances).items())
+        ),
+        expiring_instances=sorted(
+            (i for i in instances if i.valid_till is not None and i.valid_till <= horizon),
+            key=lambda instance: (instance.valid_till, instance.identifier),
+        ),
+        unsupported_engines=unsupported,
+    )
+
+
+def exit_code(rows: Iterable[Row]) -> int:
+    """0: every row in sync; 1: drift, undeclared or stale found; 2: some row could not be read (wins)."""
+    states = {row.state for row in rows}
+    if State.UNREADABLE in states:
+        return 2
+    return 0 if states <= {State.IN_SYNC} else 1
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def row_json(row: Row, days: int) -> dict[str, Any]:
+    return {
+        "account": row.account,
+        "region": row.region,
+        "state": str(row.state),
+        "default_certificate": row.default_certificate,
+        "override": row.override,
+        "declared_certificates": row.declared_certificates,
+        "declarations": [
+            {
+                "parameter_name": d.parameter_name,
+                "stack_id": d.stack_id,
+                "stack_name": d.stack_name,
+                "logical_resource_id": d.logical_resource_id,
+                "certificate_identifier": d.certificate_identifier,
+                "ledger_state": d.ledger_state,
+                "stack_gone": d.stack_id in row.stale_stacks,
+            }
+            for d in row.declarations
+        ],
+        "default_valid_till": _iso(row.default_valid_till),
+        "override_valid_till": _iso(row.override_valid_till),
+        "instances_by_certificate": row.instances_by_certificate,
+        f"instances_expiring_within_{days}_days": [
+            {"identifier": i.identifier, "certificate": i.certificate, "valid_till": _iso(i.valid_till)}
+            for i in row.expiring_instances
+        ],
+        "engines_without_default_certificate": row.unsupported_engines,
+        "error": row.error,
+    }
+
+
+def summary(rows: Sequence[Row]) -> dict[str, int]:
+    counts = Counter(str(row.state) for row in rows)
+    return {"account_regions": len(rows)} | {str(state): counts[str(state)] for state in State}
+
+
+def report_json(rows: Sequence[Row], days: int, generated_at: datetime) -> str:
+    document = {
+        "generated_at": _iso(generated_at),
+        "days": days,
+        "summary": summary(rows),
+        "rows": [row_json(row, days) for row in rows],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "-"
+
+
+def _notes(row: Row) -> str:
+    if row.error:
+        return row.error
+    notes = []
+    if row.state is State.DRIFT:
+        notes.append(f"declared {', '.join(row.declared_certificates) or 'by no live stack'}")
+    notes.extend(f"stack gone: {d.declared_by}" for d in row.declarations if d.stack_id in row.stale_stacks)
+    notes.extend(
+        f"{instance.identifier} expires {_date(instance.valid_till)}" for instance in row.expiring_instances
+    )
+    if row.unsupported_engines:
+        notes.append(f"engines without {row.default_certificate}: {', '.join(row.unsupported_engines)}")
+    return "; ".join(notes) or "-"
+
+
+TABLE_COLUMNS = (
+    "ACCOUNT",
+    "REGION",
+    "STATE",
+    "DEFAULT",
+    "OVERRIDE",
+    "CA EXPIRES",
+    "OVERRIDE EXPIRES",
+    "INSTANCES BY CA",
+    "EXPIRING",
+    "DECLARED BY",
+    "NOTES",
+)
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    live = [d for d in row.declarations if d.stack_id not in row.stale_stacks]
+    return (
+        row.account,
+        row.region,
+        str(row.state),
+        row.default_certificate or "-",
+        "-" if row.override is None else ("yes" if row.override else "no"),
+        _date(row.default_valid_till),
+        _date(row.override_valid_till),
+        ",".join(f"{ca}={count}" for ca, count in row.instances_by_certificate.items()) or "-",
+        str(len(row.expiring_instances)) if row.error is None else "-",
+        ",".join(d.declared_by for d in live) or "-",
+        _notes(row),
+    )
+
+
+def report_table(rows: Sequence[Row], days: int) -> str:
+    """Aligned columns, one row per account and region, then one summary line."""
+    header = tuple(f"EXPIRING <={days}D" if column == "EXPIRING" else column for column in TABLE_COLUMNS)
+    table = [header, *(_cells(row) for row in rows)]
+    widths = [max(len(line[index]) for line in table) for index in range(len(header) - 1)]
+    lines = [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]])
+        for line in table
+    ]
+    counts = summary(rows)
+    total = counts.pop("account_regions")
+    lines.append(f"{total} account-regions: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    return "\n".join(lines)

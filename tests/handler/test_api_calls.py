@@ -1,0 +1,65 @@
+"""Every AWS call each request makes, counted by botocore's client-side monitoring in the function's own
+fresh process (tools/bench.py reports the same figures), and one warm process serving several requests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from rds_override_tools.local import settings
+from rds_override_tools.local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
+from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_tools.local.cloudformation.invoke import invoke_warm
+
+pytestmark = pytest.mark.e2e
+
+LOCK = ApiCall("SSM", "PutParameter")
+LIST = ApiCall("SSM", "GetParametersByPath")
+RECORD = ApiCall("SSM", "PutParameter")
+DESCRIBE = ApiCall("RDS", "DescribeCertificates")
+MODIFY = ApiCall("RDS", "ModifyCertificates")
+FORGET = ApiCall("SSM", "DeleteParameter")
+UNLOCK = ApiCall("SSM", "DeleteParameter")
+STACK = ApiCall("CloudFormation", "DescribeStacks")
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    code_dirs = [str(settings.ARTIFACT), str(settings.RUNTIME_SDK)]
+    with local_cloud(code_dirs, python=os.environ.get("RUNTIME_PYTHON") or None) as local:
+        yield local
+
+
+@pytest.fixture
+def recorder() -> Iterator[ApiCallRecorder]:
+    with api_call_recorder() as calls:
+        yield calls
+
+
+def test_the_calls_of_each_request(cloud: LocalCloud, recorder: ApiCallRecorder) -> None:
+    team_a, team_b = cloud.stack("team-a"), cloud.stack("team-b")
+    env = recorder.env
+    created = team_a.send("Create", settings.V1, env=env).answer
+    assert recorder.take() == [LOCK, LIST, DESCRIBE, RECORD, MODIFY, RECORD, UNLOCK]
+    team_b_id = team_b.send("Create", settings.V1, env=env).answer["PhysicalResourceId"]
+    assert recorder.take() == [LOCK, LIST, DESCRIBE, RECORD, UNLOCK], "joining writes nothing to RDS"
+    team_b.send("Update", settings.V1, physical_id=team_b_id, old_properties=settings.V1, env=env)
+    assert recorder.take() == [LOCK, LIST, DESCRIBE, UNLOCK], "an unchanged declaration writes nothing"
+    team_b.send("Delete", settings.V1, physical_id=team_b_id, env=env)
+    assert recorder.take() == [LOCK, LIST, STACK, FORGET, UNLOCK], "team-a still declares it"
+    team_a.send("Delete", settings.V1, physical_id=created["PhysicalResourceId"], env=env)
+    assert recorder.take() == [LOCK, LIST, DESCRIBE, MODIFY, FORGET, UNLOCK]
+
+
+def test_one_warm_process_serves_several_requests(cloud: LocalCloud) -> None:
+    team_a = cloud.stack("team-a")
+    events = [
+        team_a.event("Create", {**settings.V1, "Region": region}) for region in ("eu-west-1", "us-east-1")
+    ]
+    invocations = invoke_warm(
+        events, server=cloud.server, code_dirs=cloud.function.code_dirs, env=cloud.function.env
+    )
+    assert [invocation.answer["Status"] for invocation in invocations] == ["SUCCESS", "SUCCESS"]
+    assert invocations[0].stdout.count("START RequestId") == 2, "one process, two invocations"
