@@ -20,7 +20,8 @@ What this adds to the translation, and why:
   of the partition. A deploy-time parameter was not chosen: CloudFormation Conditions have no "list contains"
   (Fn::Contains exists only in Rules) and Fn::ForEach needs the AWS::LanguageExtensions transform, which a
   service-managed StackSet rejects like any other. Adding a region is regenerating and update-stack-set.
-- SAM's traces go: the Transform, the build metadata (BuildMethod), the `lambda:createdBy: SAM` tag.
+- SAM's traces go: the Transform, the build metadata (BuildMethod), the `lambda:createdBy: SAM` tag, the
+  SAR metadata that only `sam publish` reads.
 
 Use `python -m rds_override_tools.stackset --help`. Simulations and tests call `generate()`, then
 `region_overrides()` (the resources as written) or `override_properties()` (what each one sends its function).
@@ -67,6 +68,8 @@ MAX_TEMPLATE_BODY_BYTES = 51_200
 SAM_BUILD_METADATA = frozenset({"BuildMethod", "BuildProperties", "SkipBuild", "SamResourceId"})
 """Metadata keys that only `sam build` reads."""
 SAM_TAG = "lambda:createdBy"
+SAR_METADATA = "AWS::ServerlessRepo::Application"
+"""Template metadata that only `sam publish` reads (the Serverless Application Repository)."""
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 """A ${Name} or ${Name.Attribute} of Fn::Sub; ${!Literal} is not one."""
 
@@ -246,6 +249,10 @@ def translate(sam_template: Mapping[str, Any], translation_region: str) -> dict[
             properties["Tags"] = [tag for tag in properties["Tags"] if tag.get("Key") != SAM_TAG]
             if not properties["Tags"]:
                 del properties["Tags"]
+    template_metadata = translated.get("Metadata", {})
+    template_metadata.pop(SAR_METADATA, None)
+    if not template_metadata:
+        translated.pop("Metadata", None)
     return translated
 
 
