@@ -34,7 +34,7 @@ export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install lock unit test lint format build demo bench deploy cdk-asset synth cdk-wheel stackset clean distclean
+.PHONY: help install lock unit test lint format build demo bench deploy cdk-asset synth cdk-wheel stackset simulate-org clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -130,6 +130,10 @@ synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into
 stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed StackSet accepts, and the function zip
 	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
 		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
+
+# ACCOUNTS (50) accounts, each managing the first REGIONS (17) of the default regions: here REGIONS is a count.
+simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGIONS) and check it
+	$(RUN) python -m rds_override_tools.simulate --accounts $(or $(ACCOUNTS),50) --regions $(or $(REGIONS),17)
 
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
