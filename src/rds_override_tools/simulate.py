@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 import uuid
@@ -28,19 +27,17 @@ import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 
 from rds_override_tools import stackset
-from rds_override_tools.local import rds_emulator, settings
+from rds_override_tools.local import organization, rds_emulator, settings
 from rds_override_tools.local.cloud import LocalCloud, local_cloud
 from rds_override_tools.local.cloudformation import Invocation, make_event
 from rds_override_tools.local.cloudformation.invoke import invoke_warm
 
 HOME_REGION = "us-east-1"
-ROLE_NAME = "rds-certificate-override-simulation"
 DECLARED = "rds-ca-rsa4096-g1"
 BY_HAND = "rds-ca-ecc384-g1"
 STOOD_BEFORE = "rds-ca-rsa2048-g1"
@@ -64,18 +61,13 @@ def account_ids(count: int) -> list[str]:
 
 def credentials_for(endpoint: str, account: str) -> dict[str, str]:
     """Keys that moto's STS issued for a role of `account`: requests signed with them act in that account."""
-    sts = boto3.client(
-        "sts",
-        region_name=HOME_REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id=settings.DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=settings.DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-    keys = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ROLE_NAME}", RoleSessionName="stackset")
+    credentials = organization.member_session(endpoint, account).get_credentials()
+    assert credentials is not None  # noqa: S101 - the session was made from explicit keys
+    keys = credentials.get_frozen_credentials()
     return {
-        "AWS_ACCESS_KEY_ID": keys["Credentials"]["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": keys["Credentials"]["SecretAccessKey"],
-        "AWS_SESSION_TOKEN": keys["Credentials"]["SessionToken"],
+        "AWS_ACCESS_KEY_ID": str(keys.access_key),
+        "AWS_SECRET_ACCESS_KEY": str(keys.secret_key),
+        "AWS_SESSION_TOKEN": str(keys.token),
     }
 
 
@@ -83,7 +75,7 @@ def _keys(env: Mapping[str, str]) -> dict[str, str]:
     return {
         "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-        **({"aws_session_token": env["AWS_SESSION_TOKEN"]} if "AWS_SESSION_TOKEN" in env else {}),
+        "aws_session_token": env["AWS_SESSION_TOKEN"],
     }
 
 
@@ -173,36 +165,6 @@ class Rollout:
         return converged
 
 
-def status_report(endpoint: str, accounts: Sequence[str], regions: Sequence[str]) -> tuple[float, Any]:
-    """`rds-certificate-override status --json` over every account, as its own process."""
-    command = [
-        str(Path(sys.executable).parent / "rds-certificate-override"),
-        "status",
-        "--endpoint-url",
-        endpoint,
-        "--accounts",
-        ",".join(accounts),
-        "--role-name",
-        ROLE_NAME,
-        "--regions",
-        ",".join(regions),
-        "--json",
-    ]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        **settings.DUMMY_CREDENTIALS,
-        "AWS_DEFAULT_REGION": HOME_REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    started = time.monotonic()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    wall = time.monotonic() - started
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"status could not read ({done.returncode}): {done.stderr[-2000:]}")
-    return wall, json.loads(done.stdout)
-
-
 def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: int, seed: int) -> int:
     started = time.monotonic()
     chosen_regions = stackset.choose_regions(None)[:regions]
@@ -229,12 +191,13 @@ def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: 
     by_hand = random.Random(seed).sample(cells, drift)  # noqa: S311 - a reproducible choice, not a secret
     for account, region in by_hand:
         rds_emulator.set_override(account, region, BY_HAND)
-    status_wall, report = status_report(cloud.rds_endpoint, [i.account for i in instances], chosen_regions)
-    flagged = {(row["account"], row["region"]) for row in report["rows"] if row["state"] != "in-sync"}
+    status = organization.run_status(cloud.rds_endpoint, [i.account for i in instances], chosen_regions)
+    rows = status.report["rows"]
+    flagged = {(row["account"], row["region"]) for row in rows if row["state"] != "in-sync"}
     drift_found = sum(
-        1 for row in report["rows"] if row["state"] == "drift" and (row["account"], row["region"]) in by_hand
+        1 for row in rows if row["state"] == "drift" and (row["account"], row["region"]) in by_hand
     )
-    print(f"    status: {status_wall:.1f} s, flagged {len(flagged)}", flush=True)
+    print(f"    status: {status.wall_s:.1f} s, flagged {len(flagged)}", flush=True)
 
     print(f"==> deleting {accounts} stack instances", flush=True)
     rollout.each(instances, rollout.delete)
