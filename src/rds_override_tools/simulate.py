@@ -83,6 +83,8 @@ class Rollout:
     """The StackSet's work for every account, on one emulator."""
 
     def __init__(self, cloud: LocalCloud, regions: Sequence[str], workers: int) -> None:
+        # moto does not model WaitConditionHandle (the stand-in stacks' only resource), and says so each time.
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
         self.cloud = cloud
         self.regions = list(regions)
         self.workers = workers
@@ -218,8 +220,6 @@ def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # moto does not model WaitConditionHandle (the stand-in stacks' only resource), and says so each time.
-    warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument(
