@@ -48,7 +48,7 @@ RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
-	synth cdk-wheel stackset clean distclean
+	synth cdk-wheel stackset simulate-org clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -170,6 +170,10 @@ synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into
 stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed StackSet accepts, and the function zip
 	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
 		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
+
+# ACCOUNTS (50) accounts, each managing the first REGIONS (17) of the default regions: here REGIONS is a count.
+simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGIONS) and check it
+	$(RUN) python -m rds_override_tools.simulate --accounts $(or $(ACCOUNTS),50) --regions $(or $(REGIONS),17)
 
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk

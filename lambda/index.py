@@ -134,6 +134,15 @@ def _region(region: str, event: Mapping[str, Any]) -> Iterator[None]:
         raise
 
 
+def _ensure_time_for_a_write(region: str) -> None:
+    """An RDS write is only started when it can finish, retries included, before the timer answers FAILED:
+    a write that lands after a FAILED answer is one CloudFormation does not know about."""
+    if helper.seconds_until_timeout_answer() < aws_sdk.WORST_CASE_CALL_SECONDS:
+        raise TimeoutError(
+            f"Too little time left to change the RDS default CA of {region} safely. Nothing was changed."
+        )
+
+
 def _live(region: str, declarations: list[Declaration]) -> list[Declaration]:
     """Those of `declarations` whose stack still exists. The others are stale: removed, with a warning."""
     live = []
@@ -185,10 +194,8 @@ def _declare(properties: OverrideProperties, event: Mapping[str, Any], existing:
             request_id=str(event.get("RequestId", "")),
             updated_at=_now(),
         )
-        if write and helper.seconds_until_timeout_answer() < aws_sdk.WORST_CASE_CALL_SECONDS:
-            raise TimeoutError(
-                f"Too little time left to change the RDS default CA of {region} safely. Nothing was changed."
-            )
+        if write:
+            _ensure_time_for_a_write(region)
         if own is None or not own.same_declaration(declaration):
             ledger.record(region, declaration)  # intent before effect
         if write:
@@ -254,6 +261,8 @@ def _release(
         )
         log = logger.warning if plan.warning else logger.info
         log(f"Delete: {plan.reason}", extra={"action": plan.action.value, "region": region})
+        if plan.action is not DeleteAction.LEAVE:
+            _ensure_time_for_a_write(region)
         if plan.action is DeleteAction.REMOVE:
             rds.remove_override(region)
         elif plan.action is DeleteAction.RESTORE and plan.restore_to:

@@ -149,6 +149,15 @@ class TestIntentBeforeEffect:
         )
         assert (override(), ledger(), modify_calls()) == (None, {}, 0)
 
+    def test_a_delete_does_not_start_a_write_without_time_to_finish_it(self, cfn: CloudFormation) -> None:
+        team_a = create_stack("team-a")
+        physical_id = for_stack(cfn, team_a).send("Create", V1).answer["PhysicalResourceId"]
+        cfn.function.timeout_s = index.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
+        answer = for_stack(cfn, team_a).send("Delete", V1, physical_id=physical_id).answer
+        assert answer["Status"] == "FAILED"
+        assert "Too little time left" in answer["Reason"]
+        assert (override(), list(ledger()), modify_calls()) == (RSA4096, [declaration_name(team_a)], 0)
+
     def test_the_delete_of_a_failed_create_only_undoes_that_create(self, cfn: CloudFormation) -> None:
         """A marker from an older failed Create must not withdraw a later, successful declaration."""
         team_a = create_stack("team-a")

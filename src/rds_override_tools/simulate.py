@@ -1,0 +1,251 @@
+"""`make simulate-org`: an Organization rollout played on the emulator, as a service-managed StackSet would
+run it, and measured.
+
+Each of ACCOUNTS accounts (moto keeps one set of backends per account; each account's function runs with
+credentials that moto's STS issued for that account) gets one stack instance in the home region: a stack
+in the emulator's CloudFormation, and one `Custom::RdsCertificateOverride` per managed region, exactly as
+the generated StackSet template declares them (`rds_override_tools.stackset`). CloudFormation sends the
+instance's requests to its function; here one fresh function process per account serves them in turn, as
+one warm sandbox would.
+
+The passes: deploy; a second pass (every resource updated with its same properties: no RDS write may
+follow); a few regions changed by hand, which `rds-certificate-override status` must report exactly;
+delete every stack instance, after which every region holds what stood before, except the hand-changed
+ones, which are left alone. One summary line; the exit status is 1 when any count falls short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from rds_override_tools import stackset
+from rds_override_tools.local import organization, rds_emulator, settings
+from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_tools.local.cloudformation import Invocation, make_event
+from rds_override_tools.local.cloudformation.invoke import invoke_warm
+
+HOME_REGION = "us-east-1"
+DECLARED = "rds-ca-rsa4096-g1"
+BY_HAND = "rds-ca-ecc384-g1"
+STOOD_BEFORE = "rds-ca-rsa2048-g1"
+"""Set by hand, before the rollout, in every seventh account-region: the restore puts it back."""
+STACK_TEMPLATE = json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
+
+
+@dataclass
+class Instance:
+    """One account's stack instance: its credentials, its stack, its resources' physical ids."""
+
+    account: str
+    credentials: dict[str, str]
+    stack_id: str = ""
+    physical_ids: dict[str, str] | None = None
+
+
+def account_ids(count: int) -> list[str]:
+    return [f"{200000000001 + index:012d}" for index in range(count)]
+
+
+def credentials_for(endpoint: str, account: str) -> dict[str, str]:
+    """Keys that moto's STS issued for a role of `account`: requests signed with them act in that account."""
+    credentials = organization.member_session(endpoint, account).get_credentials()
+    assert credentials is not None  # noqa: S101 - the session was made from explicit keys
+    keys = credentials.get_frozen_credentials()
+    return {
+        "AWS_ACCESS_KEY_ID": str(keys.access_key),
+        "AWS_SECRET_ACCESS_KEY": str(keys.secret_key),
+        "AWS_SESSION_TOKEN": str(keys.token),
+    }
+
+
+def _keys(env: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": env["AWS_SESSION_TOKEN"],
+    }
+
+
+class Rollout:
+    """The StackSet's work for every account, on one emulator."""
+
+    def __init__(self, cloud: LocalCloud, regions: Sequence[str], workers: int) -> None:
+        # moto does not model WaitConditionHandle (the stand-in stacks' only resource), and says so each time.
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
+        self.cloud = cloud
+        self.regions = list(regions)
+        self.workers = workers
+        template = stackset.generate(regions=self.regions, partition="aws").template
+        self.properties = stackset.override_properties(
+            template, {"CertificateIdentifier": DECLARED, "RestorePreviousOnDelete": "true"}
+        )
+
+    def client(self, instance: Instance, service: str, region: str = HOME_REGION) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service, region_name=region, endpoint_url=self.cloud.rds_endpoint, **_keys(instance.credentials)
+        )
+
+    def requests(self, instance: Instance, request_type: str) -> list[dict[str, Any]]:
+        """What CloudFormation sends the instance's function for each of its overrides."""
+        events = []
+        for logical_id, properties in self.properties.items():
+            request_id = str(uuid.uuid4())
+            physical_id = (instance.physical_ids or {}).get(logical_id) if request_type != "Create" else None
+            events.append(
+                make_event(
+                    request_type,
+                    properties,
+                    physical_id=physical_id,
+                    old_properties=properties if request_type == "Update" else None,
+                    response_url=self.cloud.server.response_url(request_id),
+                    request_id=request_id,
+                    logical_id=logical_id,
+                    stack_id=instance.stack_id,
+                )
+            )
+        return events
+
+    def play(self, instance: Instance, request_type: str) -> list[Invocation]:
+        env = {**self.cloud.function.env, **instance.credentials, "AWS_REGION": HOME_REGION}
+        env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        return invoke_warm(
+            self.requests(instance, request_type),
+            server=self.cloud.server,
+            code_dirs=self.cloud.function.code_dirs,
+            env=env,
+            python=self.cloud.function.python,
+        )
+
+    def deploy(self, instance: Instance) -> list[Invocation]:
+        with warnings.catch_warnings():  # moto does not model WaitConditionHandle, and says so
+            warnings.simplefilter("ignore", UserWarning)
+            instance.stack_id = self.client(instance, "cloudformation").create_stack(
+                StackName="StackSet-rds-certificate-override-" + uuid.uuid4().hex[:8],
+                TemplateBody=STACK_TEMPLATE,
+            )["StackId"]
+        invocations = self.play(instance, "Create")
+        instance.physical_ids = {
+            logical_id: str((invocation.response or {}).get("PhysicalResourceId", ""))
+            for logical_id, invocation in zip(self.properties, invocations, strict=True)
+        }
+        return invocations
+
+    def delete(self, instance: Instance) -> list[Invocation]:
+        invocations = self.play(instance, "Delete")
+        self.client(instance, "cloudformation").delete_stack(StackName=instance.stack_id)
+        return invocations
+
+    def each(self, instances: Sequence[Instance], step: Any) -> list[Invocation]:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return [invocation for done in pool.map(step, instances) for invocation in done]
+
+    def standing(self, account: str, region: str) -> str | None:
+        return rds_emulator.current_override(account, region)
+
+    def declared_everywhere(self, instance: Instance) -> int:
+        """Regions of the account where the override is the declared CA and the ledger records it."""
+        converged = 0
+        for region in self.regions:
+            parameters = self.client(instance, "ssm", region).get_parameters_by_path(
+                Path="/rds-certificate-override/declarations", Recursive=True
+            )["Parameters"]
+            declared = [json.loads(p["Value"])["CertificateIdentifier"] for p in parameters]
+            converged += self.standing(instance.account, region) == DECLARED and declared == [DECLARED]
+        return converged
+
+
+def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: int, seed: int) -> int:
+    started = time.monotonic()
+    chosen_regions = stackset.choose_regions(None)[:regions]
+    rollout = Rollout(cloud, chosen_regions, workers)
+    instances = [Instance(a, credentials_for(cloud.rds_endpoint, a)) for a in account_ids(accounts)]
+    total = accounts * len(chosen_regions)
+    cells = [(i.account, r) for i in instances for r in chosen_regions]
+    stood_before = {cell: STOOD_BEFORE for n, cell in enumerate(cells) if n % 7 == 3}
+    for (account, region), certificate in stood_before.items():
+        rds_emulator.set_override(account, region, certificate)
+
+    print(f"==> deploying {accounts} stack instances x {len(chosen_regions)} regions", flush=True)
+    created = rollout.each(instances, rollout.deploy)
+    failed = [i.response for i in created if (i.response or {}).get("Status") != "SUCCESS"]
+    converged = sum(rollout.declared_everywhere(instance) for instance in instances)
+    print(f"    {len(created) - len(failed)}/{len(created)} SUCCESS", flush=True)
+
+    print("==> second pass (every resource updated with its own properties)", flush=True)
+    rds_emulator.reset_calls()
+    rollout.each(instances, lambda instance: rollout.play(instance, "Update"))
+    writes = sum(call.action == "ModifyCertificates" for call in rds_emulator.calls())
+
+    print(f"==> {drift} regions changed by hand; status over {total} account-regions", flush=True)
+    by_hand = random.Random(seed).sample(cells, drift)  # noqa: S311 - a reproducible choice, not a secret
+    for account, region in by_hand:
+        rds_emulator.set_override(account, region, BY_HAND)
+    status = organization.run_status(cloud.rds_endpoint, [i.account for i in instances], chosen_regions)
+    rows = status.report["rows"]
+    flagged = {(row["account"], row["region"]) for row in rows if row["state"] != "in-sync"}
+    drift_found = sum(
+        1 for row in rows if row["state"] == "drift" and (row["account"], row["region"]) in by_hand
+    )
+    print(f"    status: {status.wall_s:.1f} s, flagged {len(flagged)}", flush=True)
+
+    print(f"==> deleting {accounts} stack instances", flush=True)
+    rollout.each(instances, rollout.delete)
+    expected = {cell: stood_before.get(cell) for cell in cells} | {cell: BY_HAND for cell in by_hand}
+    clean = sum(rollout.standing(account, region) == expected[(account, region)] for account, region in cells)
+
+    wall = time.monotonic() - started
+    print(
+        f"org rollout: {accounts} accounts x {len(chosen_regions)} regions: converged {converged}/{total}, "
+        f"second pass writes {writes}, drift found {drift_found}/{drift}, deleted clean {clean}/{total}, "
+        f"wall {wall:.0f} s"
+    )
+    extra = flagged - set(by_hand)
+    if extra:
+        print(f"status flagged regions that were not changed: {sorted(extra)[:10]}")
+    ok = converged == total and writes == 0 and drift_found == drift and not extra and clean == total
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument(
+        "--regions", type=int, default=17, help="how many of the default regions (17 at most)"
+    )
+    parser.add_argument("--drift", type=int, default=5, help="account-regions changed by hand")
+    parser.add_argument("--workers", type=int, default=4, help="stack instances deployed at the same time")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--python", default=os.environ.get("RUNTIME_PYTHON") or None)
+    args = parser.parse_args(argv)
+    default_regions = len(stackset.choose_regions(None))
+    if not 1 <= args.regions <= default_regions:
+        parser.error(f"--regions must be between 1 and {default_regions}")
+    if args.accounts < 1 or not 0 <= args.drift <= args.accounts * args.regions:
+        parser.error("--accounts must be 1 or more, --drift between 0 and accounts x regions")
+    code_dirs = [str(settings.ARTIFACT), str(settings.RUNTIME_SDK)]
+    with local_cloud(code_dirs, python=args.python, region=HOME_REGION) as cloud:
+        return run(
+            cloud,
+            accounts=args.accounts,
+            regions=args.regions,
+            drift=args.drift,
+            workers=args.workers,
+            seed=args.seed,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
