@@ -119,6 +119,9 @@ def region_lock(
             pass
         current = _get(ssm, LOCK_NAME)
         if current is not None and lock_expired(current, time.time()):
+            # SSM has no conditional delete: two takers that both read this expired value could both delete
+            # it, the second removing the first's new lock, and both would then hold one. That needs a holder
+            # that died holding the lock and two takers within the same few milliseconds.
             logger.warning("Taking over an expired region lock", extra={"region": region, "lock": current})
             _delete(ssm, LOCK_NAME)
             continue
