@@ -58,6 +58,7 @@ from version import __version__
 # Waiting for the region's lock stops in time for one RDS write (with its retries) and the few reads before
 # it: a write is only started when it can finish before the timer answers (see _declare).
 _READS_BEFORE_THE_WRITE_SECONDS = 5.0
+_LAMBDA_LONGEST_TIMEOUT_SECONDS = 900.0
 # A lock outlives its holder's deadline by this much, so it is taken over only from a stopped invocation.
 _LEASE_MARGIN_SECONDS = TIMEOUT_MARGIN_SECONDS + 10
 # Error codes of a region that does not accept the account's credentials: an opt-in region not enabled.
@@ -113,7 +114,8 @@ def _now() -> str:
 def _region(region: str, event: Mapping[str, Any]) -> Iterator[None]:
     """Hold the region's lock, and turn a region that refuses the credentials into a clear error."""
     holder = {key: str(event.get(key, "")) for key in ("RequestId", "StackId", "LogicalResourceId")}
-    time_left = helper.seconds_until_timeout_answer()
+    # Bounded by Lambda's longest timeout, in case an invocation came without a deadline.
+    time_left = min(helper.seconds_until_timeout_answer(), _LAMBDA_LONGEST_TIMEOUT_SECONDS)
     try:
         with ledger.region_lock(
             region,
