@@ -23,17 +23,16 @@ import random
 import sys
 import time
 import uuid
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from rds_override_tools import stackset
 from rds_override_tools.local import organization, rds_emulator, settings
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_tools.local.cloud import LocalCloud, create_stack, local_cloud
 from rds_override_tools.local.cloudformation import Invocation, make_event
 from rds_override_tools.local.cloudformation.invoke import invoke_warm
 
@@ -42,7 +41,6 @@ DECLARED = "rds-ca-rsa4096-g1"
 BY_HAND = "rds-ca-ecc384-g1"
 STOOD_BEFORE = "rds-ca-rsa2048-g1"
 """Set by hand, before the rollout, in every seventh account-region: the restore puts it back."""
-STACK_TEMPLATE = json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
 
 
 @dataclass
@@ -52,11 +50,7 @@ class Instance:
     account: str
     credentials: dict[str, str]
     stack_id: str = ""
-    physical_ids: dict[str, str] | None = None
-
-
-def account_ids(count: int) -> list[str]:
-    return [f"{200000000001 + index:012d}" for index in range(count)]
+    physical_ids: dict[str, str] = field(default_factory=dict)
 
 
 def credentials_for(endpoint: str, account: str) -> dict[str, str]:
@@ -83,8 +77,6 @@ class Rollout:
     """The StackSet's work for every account, on one emulator."""
 
     def __init__(self, cloud: LocalCloud, regions: Sequence[str], workers: int) -> None:
-        # moto does not model WaitConditionHandle (the stand-in stacks' only resource), and says so each time.
-        warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
         self.cloud = cloud
         self.regions = list(regions)
         self.workers = workers
@@ -103,7 +95,7 @@ class Rollout:
         events = []
         for logical_id, properties in self.properties.items():
             request_id = str(uuid.uuid4())
-            physical_id = (instance.physical_ids or {}).get(logical_id) if request_type != "Create" else None
+            physical_id = instance.physical_ids.get(logical_id) if request_type != "Create" else None
             events.append(
                 make_event(
                     request_type,
@@ -130,12 +122,10 @@ class Rollout:
         )
 
     def deploy(self, instance: Instance) -> list[Invocation]:
-        with warnings.catch_warnings():  # moto does not model WaitConditionHandle, and says so
-            warnings.simplefilter("ignore", UserWarning)
-            instance.stack_id = self.client(instance, "cloudformation").create_stack(
-                StackName="StackSet-rds-certificate-override-" + uuid.uuid4().hex[:8],
-                TemplateBody=STACK_TEMPLATE,
-            )["StackId"]
+        instance.stack_id = create_stack(
+            self.client(instance, "cloudformation"),
+            "StackSet-rds-certificate-override-" + uuid.uuid4().hex[:8],
+        )
         invocations = self.play(instance, "Create")
         instance.physical_ids = {
             logical_id: str((invocation.response or {}).get("PhysicalResourceId", ""))
@@ -171,7 +161,9 @@ def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: 
     started = time.monotonic()
     chosen_regions = stackset.choose_regions(None)[:regions]
     rollout = Rollout(cloud, chosen_regions, workers)
-    instances = [Instance(a, credentials_for(cloud.rds_endpoint, a)) for a in account_ids(accounts)]
+    instances = [
+        Instance(a, credentials_for(cloud.rds_endpoint, a)) for a in organization.account_ids(accounts)
+    ]
     total = accounts * len(chosen_regions)
     cells = [(i.account, r) for i in instances for r in chosen_regions]
     stood_before = {cell: STOOD_BEFORE for n, cell in enumerate(cells) if n % 7 == 3}

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from typing import Any
 
 import boto3
 
+from rds_override_tools.local import cloud, settings
 from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
 from rds_override_tools.local.cloudformation import CloudFormation, Invocation
 
 ACCOUNT = settings.ACCOUNT_ID
@@ -28,17 +27,9 @@ V2 = settings.V2
 __all__ = ["ACCOUNT", "OTHER_REGION", "REGION", "SIGNATURE", "V1", "V2", "CloudFormation", "Invocation"]
 
 
-_STACK_TEMPLATE = json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
-
-
 def create_stack(name: str, region: str = REGION) -> str:
-    """A stack in moto's CloudFormation, so that the function can tell it is live (DescribeStacks): its
-    StackId is what the requests of its resources carry."""
-    with warnings.catch_warnings():  # moto does not model WaitConditionHandle, and says so
-        warnings.simplefilter("ignore", UserWarning)
-        return boto3.client("cloudformation", region_name=region).create_stack(
-            StackName=name, TemplateBody=_STACK_TEMPLATE
-        )["StackId"]
+    """A stack in moto's CloudFormation (under mock_aws), so that the function can tell it is live."""
+    return cloud.create_stack(boto3.client("cloudformation", region_name=region), name)
 
 
 def delete_stack(stack_id: str) -> None:

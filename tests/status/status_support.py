@@ -4,7 +4,6 @@ server certificates."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +14,11 @@ import boto3
 import declarations
 from rds_override_tools.local import rds_emulator as emulator
 from rds_override_tools.local import settings
+from rds_override_tools.local.cloud import create_stack
 
 HOME = settings.REGION
 ROLE_NAME = "RdsCertificateOverrideStatus"
 CALLER_ACCOUNT = settings.ACCOUNT_ID
-STACK_TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 
 
 @dataclass
@@ -33,10 +32,7 @@ class Account:
         return self.session.client(service, region_name=region)  # type: ignore[call-overload]
 
     def create_stack(self, name: str, region: str = HOME) -> str:
-        stack_id: str = self.client("cloudformation", region).create_stack(
-            StackName=name, TemplateBody=STACK_TEMPLATE
-        )["StackId"]
-        return stack_id
+        return create_stack(self.client("cloudformation", region), name)
 
     def delete_stack(self, stack_id: str) -> None:
         self.client("cloudformation", stack_id.split(":")[3]).delete_stack(StackName=stack_id)

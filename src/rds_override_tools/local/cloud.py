@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -59,11 +58,7 @@ class LocalCloud(CloudFormation):
     def stack(self, name: str, *, logical_id: str = settings.LOGICAL_ID) -> CloudFormation:
         """A new stack in the emulator's CloudFormation (so the function can tell it is live), and its
         resource `logical_id`'s requests to the same function."""
-        with warnings.catch_warnings():  # moto does not model WaitConditionHandle, and says so
-            warnings.simplefilter("ignore", UserWarning)
-            stack_id = self.client("cloudformation").create_stack(StackName=name, TemplateBody=_EMPTY_STACK)[
-                "StackId"
-            ]
+        stack_id = create_stack(self.client("cloudformation"), name)
         return CloudFormation(self.function, stack_id=stack_id, logical_id=logical_id)
 
     def delete_stack(self, stack: CloudFormation) -> None:
@@ -74,7 +69,18 @@ class LocalCloud(CloudFormation):
         return str(self.rds(region).describe_certificates()["DefaultCertificateForNewLaunches"])
 
 
-_EMPTY_STACK = json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
+# A stack needs one resource: one that moto models (it warns about those it does not) and nothing reads.
+_STAND_IN_STACK_TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+
+
+def create_stack(cloudformation: Any, name: str) -> str:
+    """A stack in the emulator's CloudFormation, made with `cloudformation` (a client, of any account and
+    region), standing in for a stack that declares overrides: the function and `status` can tell whether
+    it is live. Its StackId is what its resources' requests carry."""
+    stack_id: str = cloudformation.create_stack(StackName=name, TemplateBody=_STAND_IN_STACK_TEMPLATE)[
+        "StackId"
+    ]
+    return stack_id
 
 
 def function_environment(moto_endpoint: str, *, region: str, log_level: str) -> dict[str, str]:

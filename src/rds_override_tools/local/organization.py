@@ -39,6 +39,7 @@ import boto3
 from rds_override_tools.status import DECLARATIONS_PATH, LEDGER_VERSION
 
 from . import settings
+from .cloud import create_stack
 
 HOME_REGION = settings.REGION
 """Where each account's declaring stack lives (and where STS is asked)."""
@@ -49,8 +50,6 @@ DECLARED = "rds-ca-rsa4096-g1"
 HAND_CHANGED = "rds-ca-ecc384-g1"
 """The override set by hand where `populate` arranges drift."""
 STACK_NAME = "rds-certificate-override"
-# A stack needs at least one resource; this one needs nothing else of the emulator.
-_STACK_TEMPLATE = json.dumps({"Resources": {"Handle": {"Type": "AWS::SNS::Topic"}}})
 
 
 def status_environment() -> dict[str, str]:
@@ -164,9 +163,9 @@ def populate(endpoint: str, accounts: Sequence[str], regions: Sequence[str], *, 
 
     def one_account(account: str) -> tuple[boto3.session.Session, str]:
         session = member_session(endpoint, account)
-        stack_id: str = session.client(
-            "cloudformation", region_name=HOME_REGION, endpoint_url=endpoint
-        ).create_stack(StackName=STACK_NAME, TemplateBody=_STACK_TEMPLATE)["StackId"]
+        stack_id = create_stack(
+            session.client("cloudformation", region_name=HOME_REGION, endpoint_url=endpoint), STACK_NAME
+        )
         for region in regions:
             declare(session, endpoint, stack_id, region, DECLARED)
         return session, stack_id
