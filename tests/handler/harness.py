@@ -15,7 +15,6 @@ from typing import Any
 import boto3
 
 from declarations import LockHolder, LockState, TakeLock, decide_lock
-
 from rds_override_tools.local import cloud, settings
 from rds_override_tools.local import rds_emulator as emulator
 from rds_override_tools.local.cloudformation import CloudFormation, Invocation
@@ -59,17 +58,15 @@ def withdrawals(region: str = REGION) -> dict[str, str]:
     return {name: v["RequestId"] for name, v in entries(region).items() if v.get("State") == "withdrawn"}
 
 
-def lock_generations(region: str = REGION) -> dict[int, dict[str, Any]]:
-    ssm = boto3.client("ssm", region_name=region)
+def lock_generations(ssm: Any) -> dict[int, str]:
+    """The region lock's generations (number -> value), read with the SSM client `ssm`."""
     pages = ssm.get_paginator("get_parameters_by_path").paginate(Path="/rds-certificate-override/region-lock")
-    return {
-        int(p["Name"].rsplit("/", 1)[1]): json.loads(p["Value"]) for page in pages for p in page["Parameters"]
-    }
+    return {int(p["Name"].rsplit("/", 1)[1]): p["Value"] for page in pages for p in page["Parameters"]}
 
 
-def lock_is_free(region: str = REGION) -> bool:
+def lock_is_free(region: str = REGION, ssm: Any = None) -> bool:
     """Whether a newcomer would take the region's lock at once (the lock's own rule decides)."""
-    state = LockState({g: json.dumps(v) for g, v in lock_generations(region).items()})
+    state = LockState(lock_generations(ssm or boto3.client("ssm", region_name=region)))
     return isinstance(decide_lock(state, LockHolder("newcomer", "Override", "r"), time.time()), TakeLock)
 
 
