@@ -11,7 +11,9 @@ import io
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -82,6 +84,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(index, "clock", fake)
     return fake
+
+
+def signed_at(event: dict[str, Any]) -> float:
+    """When the event's presigned ResponseURL was signed (its X-Amz-Date, to the second)."""
+    amz_date = parse_qs(urlsplit(event["ResponseURL"]).query)["X-Amz-Date"][0]
+    return datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def refuse_ssm(
@@ -206,7 +214,9 @@ class TestLateEvents:
         event = for_stack(cfn, create_stack("team-b") if request_type == "Create" else team_a).event(
             request_type, V1 if request_type == "Create" else V2, physical_id=physical_id
         )
-        clock.offset = settings.SERVICE_TIMEOUT_S + 1.0  # Lambda delivers it late
+        clock.offset = (
+            signed_at(event) - clock.start + settings.SERVICE_TIMEOUT_S + 1.0
+        )  # Lambda delivers it late
         answer = cfn.deliver(event).answer
         assert answer["Status"] == "FAILED"
         assert "arrived after CloudFormation stopped waiting for it" in answer["Reason"]
@@ -215,7 +225,7 @@ class TestLateEvents:
 
     def test_an_event_just_in_time_runs(self, cfn: CloudFormation, clock: FakeClock) -> None:
         event = for_stack(cfn, create_stack("team-a")).event("Create", V1)
-        clock.offset = settings.SERVICE_TIMEOUT_S - 2.0
+        clock.offset = signed_at(event) - clock.start + settings.SERVICE_TIMEOUT_S - 2.0
         assert cfn.deliver(event).answer["Status"] == "SUCCESS"
 
     def test_a_create_delivered_again_after_its_rollback_changes_nothing(self, cfn: CloudFormation) -> None:
