@@ -22,12 +22,15 @@ import ledger
 from harness import lock_generations
 from rds_override_ledger.declarations import (
     FREE_LOCK_VALUE,
+    Declaration,
     LockHolder,
     LockState,
     TakeLock,
     WaitForLock,
+    WriteState,
     decide_lock,
     lock_name,
+    lock_value,
 )
 
 REGION = "ap-northeast-3"  # a region no other test of this process uses
@@ -299,3 +302,63 @@ OneHolderAtATime.TestCase.settings = hypothesis_settings(
     max_examples=150, stateful_step_count=25, deadline=None, derandomize=True
 )
 TestOneHolderAtATime = OneHolderAtATime.TestCase
+
+
+class TestLedgerCalls:
+    def test_forgetting_an_entry_already_gone_is_not_an_error(self, ssm: Any) -> None:
+        ledger.forget(REGION, "/rds-certificate-override/declarations/gone/uuid/Override")
+
+    def test_an_entry_is_a_free_standard_parameter(self, ssm: Any) -> None:
+        declaration = Declaration(
+            holder("a").stack_id, "Override", "rds-ca-rsa4096-g1", None, False, WriteState.APPLIED, "r", "t"
+        )
+        ledger.record(REGION, declaration)
+        (parameter,) = ssm.describe_parameters()["Parameters"]
+        assert (parameter["Type"], parameter["Tier"]) == ("String", "Standard")
+
+    def test_a_stack_id_that_is_not_a_stack_arn_is_kept(self, ssm: Any) -> None:
+        assert ledger.stack_gone("not-a-stack-arn") is False
+
+    def test_another_validation_error_is_not_a_gone_stack(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        client = ledger.aws_sdk.client("cloudformation", REGION)
+
+        def describe_stacks(**_kwargs: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ValidationError", "Message": "1 validation error detected"}},
+                "DescribeStacks",
+            )
+
+        monkeypatch.setattr(client, "describe_stacks", describe_stacks)
+        with pytest.raises(ledger.StackRegionError) as error:
+            ledger.stack_gone(holder("a").stack_id)
+        assert f"in its region {REGION} answered ValidationError (1 validation error detected)" in str(
+            error.value
+        )
+
+
+class TestLockReasons:
+    def test_an_earlier_releases_lock_is_named(self) -> None:
+        legacy = json.dumps({"RequestId": "old", "ExpiresAt": T0 + 1})
+        decision = decide_lock(LockState({}, legacy), holder("a"), T0)
+        assert isinstance(decision, WaitForLock)
+        assert decision.reason.startswith("held by an earlier release of this function")
+
+    def test_an_unreadable_lock_of_an_earlier_release_is_over(self) -> None:
+        assert isinstance(decide_lock(LockState({}, "{"), holder("a"), 0.5), TakeLock)
+
+    def test_taking_over_from_this_resources_earlier_request_says_so(self) -> None:
+        earlier = LockState(
+            {
+                1: FREE_LOCK_VALUE,
+                2: json.dumps({**json.loads(held_value(holder("a", "r-0"))), "ExpiresAt": T0 + 99}),
+            }
+        )
+        decision = decide_lock(earlier, holder("a", "r-1"), T0)
+        assert isinstance(decision, TakeLock)
+        assert "this resource's earlier stack a, resource Override, request r-0" in decision.reason
+
+
+def held_value(who: LockHolder) -> str:
+    return lock_value(who, T0 + 99)
