@@ -56,7 +56,15 @@ def stage(modules: tuple[str, ...]) -> None:
     (STAGE / "plugins").mkdir()
     shutil.copy(ROOT / "tools" / "mutmut_pytest9.py", STAGE / "plugins" / "mutmut_pytest9.py")
     sources = (str(path.relative_to(ROOT / "lambda")) for path in (ROOT / "lambda").rglob("*.py"))
-    others = sorted(source for source in sources if source not in modules)
+    kept: set[str] = set()
+    for source in sources:
+        package = source.split("/")[0] if "/" in source else None
+        if source in modules:
+            continue
+        # A package none of whose modules is mutated is copied whole (mutmut copies files, not parents).
+        mutated_inside = package is not None and any(m.startswith(f"{package}/") for m in modules)
+        kept.add(package if package and not mutated_inside else source)
+    others = sorted(kept)
     (STAGE / "pyproject.toml").write_text(
         PYPROJECT.format(modules=_toml_list(modules), others=_toml_list(["tests", *others]))
     )
