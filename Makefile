@@ -40,11 +40,6 @@ LOGS := build/logs
 logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 	|| { cat $(LOGS)/$(1).log; echo "==> failed: the output above is in $(LOGS)/$(1).log" >&2; exit 1; }
 
-# The release version: lambda/version.py, the one place it is set.
-VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' lambda/version.py)
-RELEASE_DIR := dist/release
-RELEASE_BUILD := build/release
-RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
@@ -72,7 +67,7 @@ $(BUILD_STAMP): $(LAMBDA_SOURCES) template.yaml $(VENV_STAMP)
 	@echo "==> building the function (sam build, no Docker)"
 	@$(call logged,sam-build,UV=$(UV) $(RUN) sam build --template template.yaml)
 	@mkdir -p dist && rm -f $(ZIP)
-	@cd $(FUNCTION_DIR) && $(UV) run --project $(CURDIR) --locked --no-sync python -m zipfile -c $(CURDIR)/$(ZIP) *
+	@$(RUN) python tools/function_zip.py $(FUNCTION_DIR) $(ZIP)
 	@touch $@
 
 build: $(BUILD_STAMP) ## Build the Lambda artifact offline (sam build, no Docker) and zip it into dist/
@@ -178,38 +173,13 @@ simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollou
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
 
-# The function is built by lambda/Makefile as `sam build` runs it (no SAM CLI), the construct's wheel and
-# sdist by `uv build` (its own build dependencies) from a copy of cdk/ that holds this build as its asset.
-# The SAM template's CodeUri names the zip: `sam package` uploads it (README, "Install"). The StackSet
-# template is translated from template.yaml by the SAM translator of .venv (make stackset's generator), its
-# CodeKey default the release zip's name with its digest; REGIONS and PARTITION as for make stackset.
-release: $(VENV_STAMP) ## Build dist/release/: function zip, SAM and StackSet templates, CDK wheel and sdist, SHA256SUMS
-	@echo "==> release $(VERSION) into $(RELEASE_DIR)/"
-	@rm -rf $(RELEASE_DIR) $(RELEASE_BUILD) && mkdir -p $(RELEASE_DIR) $(RELEASE_BUILD)/function
-	@echo "==> building the function (lambda/Makefile)"
-	@$(call logged,release-function,$(MAKE) -C lambda build-$(FUNCTION) \
-		ARTIFACTS_DIR=$(CURDIR)/$(RELEASE_BUILD)/function UV=$(UV))
-	@cd $(RELEASE_BUILD)/function && $(PYTHON) -m zipfile -c $(CURDIR)/$(RELEASE_DIR)/$(RELEASE_ZIP) *
-	@echo "==> writing the SAM template (CodeUri: $(RELEASE_ZIP)), its README and LICENSE"
-	@sed -e 's|^      CodeUri: lambda/$$|      CodeUri: $(RELEASE_ZIP)|' \
-		-e '/^      # lambda\/Makefile: no Docker/d' -e '/^      BuildMethod: makefile$$/d' \
-		template.yaml > $(RELEASE_DIR)/template.yaml
-	@grep -q '^      CodeUri: $(RELEASE_ZIP)$$' $(RELEASE_DIR)/template.yaml
-	@cp README.md LICENSE CHANGELOG.md $(RELEASE_DIR)/
-	@echo "==> writing the StackSet template (rds_override_tools.stackset, CodeKey: the zip's name and digest)"
-	@$(call logged,release-stackset,$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
-		--partition "$(or $(PARTITION),aws)" --zip $(RELEASE_DIR)/$(RELEASE_ZIP) --out $(RELEASE_BUILD)/stackset)
-	@cp $(RELEASE_BUILD)/stackset/template.json $(RELEASE_DIR)/stackset-template.json
-	@echo "==> building the CDK package's wheel and sdist (uv build)"
-	@mkdir -p $(RELEASE_BUILD)/cdk/src
-	@cp cdk/pyproject.toml cdk/hatch_build.py cdk/README.md cdk/LICENSE $(RELEASE_BUILD)/cdk/
-	@cp -R cdk/src/rds_certificate_override $(RELEASE_BUILD)/cdk/src/
-	@rm -rf $(RELEASE_BUILD)/cdk/src/rds_certificate_override/function
-	@cp -R $(RELEASE_BUILD)/function $(RELEASE_BUILD)/cdk/src/rds_certificate_override/function
-	@$(call logged,release-cdk,$(UV) build --out-dir $(RELEASE_DIR) $(RELEASE_BUILD)/cdk)
-	@rm -f $(RELEASE_DIR)/.gitignore
-	@cd $(RELEASE_DIR) && $$(command -v sha256sum || echo shasum -a 256) -- * > SHA256SUMS
-	@echo "==> done:" && ls -1 $(RELEASE_DIR) | sed 's/^/    /'
+# tools/release.py: the function by lambda/Makefile (no SAM CLI), the wheels and sdist by `uv build`, the StackSet
+# template by make stackset's generator (REGIONS, PARTITION as there); the same bytes from the same commit.
+# RELEASE_EXTRAS: more files shipped as they are (templates), e.g. RELEASE_EXTRAS="templates/member-role.yaml".
+RELEASE_EXTRAS ?=
+release: $(VENV_STAMP) ## Build dist/release/: function zip, SAM and StackSet templates, wheels (CDK, operator), SHA256SUMS
+	@UV=$(UV) $(RUN) python tools/release.py --regions "$(REGIONS)" --partition "$(or $(PARTITION),aws)" \
+		$(addprefix --extra ,$(RELEASE_EXTRAS))
 
 clean: ## Remove build outputs
 	rm -rf .aws-sam build dist cdk.out $(CDK_OUT) $(CDK_ASSET) .pytest_cache .mypy_cache .ruff_cache
