@@ -131,7 +131,7 @@ def region_lock(
                 f"({current or 'just ended'}) and did not end within {wait_seconds:.0f} s. "
                 "Nothing was changed: retry the deployment."
             )
-        time.sleep(pause * (0.5 + random.random()))  # noqa: S311  # nosec B311 - jitter, not a secret
+        time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret  # nosec B311
         pause = min(pause * 2, _LOCK_LONGEST_PAUSE_SECONDS)
     try:
         yield

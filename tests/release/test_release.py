@@ -1,4 +1,4 @@
-"""`make release`: dist/release/ holds what a SAM, StackSet, CDK or fleet user installs, the same bytes each time.
+"""`make release`: dist/release/ holds what SAM, StackSet, CDK and fleet users install, byte for byte.
 
 tools/release.py builds the function with lambda/Makefile (no SAM CLI), the wheels and the sdist with
 `uv build`, the StackSet template with make stackset's generator. The SAM template's CodeUri and the
