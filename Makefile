@@ -46,7 +46,7 @@ logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
+.PHONY: help install lock unit test lint format build demo invoke bench deploy deploy-check outputs delete release cdk-asset \
 	synth cdk-wheel stackset simulate-org clean distclean
 
 help: ## List the targets
@@ -135,21 +135,26 @@ status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default C
 bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
 	$(RUN) python tools/bench_status.py $(ARGS)
 
-deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
-	$(RUN) sam deploy --guided
+# Credentials and region are checked first (one STS call), before the build and sam's questions.
+deploy-check: $(VENV_STAMP)
+	@$(RUN) python -m rds_override_tools.stack_region --target deploy --check-credentials >/dev/null
+
+deploy: deploy-check $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided; REGION=...)
+	@region="$$($(RUN) python -m rds_override_tools.stack_region --target deploy)" \
+		&& $(RUN) sam deploy --guided --region "$$region"
 
 # The stack's region, for outputs and delete: REGION=..., else AWS_REGION, AWS_DEFAULT_REGION, the region
 # `make deploy` saved in samconfig.toml, the AWS profile's; rds_override_tools.stack_region says so when
 # there is none.
 outputs: $(VENV_STAMP) ## Show the deployed stack's outputs and the region's default CA for new DB instances
-	@region="$$($(RUN) python -m rds_override_tools.stack_region)" \
+	@region="$$($(RUN) python -m rds_override_tools.stack_region --target outputs)" \
 		&& $(RUN) sam list stack-outputs --stack-name $(STACK_NAME) --region "$$region" --output table \
 		&& $(RUN) python -c 'import sys, boto3; print("DefaultCertificateForNewLaunches =", \
 			boto3.client("rds", region_name=sys.argv[1]).describe_certificates()["DefaultCertificateForNewLaunches"])' \
 			"$$region"
 
 delete: $(VENV_STAMP) ## Delete the stack (sam delete): STACK_NAME=rds-certificate-override, REGION=...
-	@region="$$($(RUN) python -m rds_override_tools.stack_region)" \
+	@region="$$($(RUN) python -m rds_override_tools.stack_region --target delete)" \
 		&& echo "==> sam delete --stack-name $(STACK_NAME) --region $$region" \
 		&& $(RUN) sam delete --stack-name $(STACK_NAME) --region "$$region"
 
