@@ -84,15 +84,21 @@ def test_the_release_holds_what_users_install(release: Path) -> None:
 def test_a_second_build_of_the_commit_elsewhere_is_byte_for_byte_the_same(
     release: Path, tmp_path: Path
 ) -> None:
-    # Another output and work directory, later: nothing of the path or the time may reach the files.
+    # Another output and work directory, later, and one more file shipped (RELEASE_EXTRAS): nothing of the
+    # path or the time may reach the files, and the extra file joins them, its checksum with theirs.
+    extra = tmp_path / "member-role.yaml"
+    extra.write_text("AWSTemplateFormatVersion: '2010-09-09'\n")
+    out = tmp_path / "out"
     result = subprocess.run(  # noqa: S603 - a fixed argv
         [
             sys.executable,
             "tools/release.py",
             "--out",
-            str(tmp_path / "out"),
+            str(out),
             "--work",
             str(tmp_path / "work"),
+            "--extra",
+            str(extra),
         ],
         cwd=ROOT,
         env=ENV,
@@ -101,8 +107,34 @@ def test_a_second_build_of_the_commit_elsewhere_is_byte_for_byte_the_same(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    second = {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()}
-    assert second == {path.name: path.read_bytes() for path in release.iterdir()}
+    first = {path.name: path.read_bytes() for path in release.iterdir()}
+    second = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert second.pop(extra.name) == extra.read_bytes()
+    sums = second.pop("SHA256SUMS").decode().splitlines()
+    assert second == {name: data for name, data in first.items() if name != "SHA256SUMS"}
+    extra_line = f"{hashlib.sha256(extra.read_bytes()).hexdigest()}  {extra.name}"
+    assert sorted(sums) == sorted([*first["SHA256SUMS"].decode().splitlines(), extra_line])
+
+
+def test_an_extra_file_that_is_missing_stops_the_release_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [
+            sys.executable,
+            "tools/release.py",
+            "--out",
+            str(tmp_path / "out"),
+            "--extra",
+            str(tmp_path / "no.yaml"),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"--extra {tmp_path / 'no.yaml'}: no such file" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_names_the_templates_reference_are_the_files_shipped(release: Path) -> None:
