@@ -45,17 +45,32 @@ def entries(region: str = REGION) -> dict[str, dict[str, Any]]:
     pages = ssm.get_paginator("get_parameters_by_path").paginate(
         Path="/rds-certificate-override/declarations", Recursive=True
     )
-    return {p["Name"]: json.loads(p["Value"]) for page in pages for p in page["Parameters"]}
+    return {p["Name"]: _json_or_text(p["Value"]) for page in pages for p in page["Parameters"]}
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value  # an entry edited by hand
 
 
 def ledger(region: str = REGION) -> dict[str, dict[str, Any]]:
     """The declarations recorded for the region, by parameter name (withdrawals declare nothing)."""
-    return {name: value for name, value in entries(region).items() if value.get("State") != "withdrawn"}
+    return {
+        name: value
+        for name, value in entries(region).items()
+        if isinstance(value, dict) and value.get("State") != "withdrawn"
+    }
 
 
 def withdrawals(region: str = REGION) -> dict[str, str]:
     """The withdrawals recorded for the region: parameter name -> the failed Create's RequestId."""
-    return {name: v["RequestId"] for name, v in entries(region).items() if v.get("State") == "withdrawn"}
+    return {
+        name: v["RequestId"]
+        for name, v in entries(region).items()
+        if isinstance(v, dict) and v.get("State") == "withdrawn"
+    }
 
 
 def lock_generations(ssm: Any) -> dict[int, str]:
