@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_local import settings
+from rds_override_local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
+from rds_override_local.cloud import LocalCloud, local_cloud
 
 ROOT = settings.REPOSITORY
 TIMER = "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"

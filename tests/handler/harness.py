@@ -15,9 +15,9 @@ from typing import Any
 import boto3
 
 from declarations import LockHolder, LockState, TakeLock, decide_lock
-from rds_override_tools.local import cloud, settings
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local.cloudformation import CloudFormation, Invocation
+from rds_override_local import cloud, settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local.cloudformation import CloudFormation, Invocation
 
 ACCOUNT = settings.ACCOUNT_ID
 REGION = settings.REGION  # the function's region (conftest.py)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation.invoke import invoke_warm
+from rds_override_local import settings
+from rds_override_local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation.fresh_process import invoke_warm
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from harness import lock_generations, lock_is_free
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation import CloudFormation
+from rds_override_local import settings
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation import CloudFormation
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,7 @@ from harness import (
     rds_calls,
     records,
 )
-from rds_override_tools.local import rds_emulator as emulator
+from rds_override_local import rds_emulator as emulator
 
 
 class TestCreate:

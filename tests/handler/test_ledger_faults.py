@@ -46,8 +46,8 @@ from harness import (
 from harness import (
     ledger as declarations_of,
 )
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
 
 RSA4096 = V1["CertificateIdentifier"]
 ECC384 = V2["CertificateIdentifier"]

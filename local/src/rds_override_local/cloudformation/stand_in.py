@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from .. import lambda_runner, rds_emulator, settings
 from .events import make_event
-from .invoke import Invocation, invoke
+from .fresh_process import Invocation, invoke
 from .response_server import RecordedResponse, ResponseServer
 
 
