@@ -13,8 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from rds_override_local import settings
 from rds_override_tools import stack_region
-from rds_override_tools.local import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
