@@ -128,9 +128,12 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold
 	$(RUN) python tools/bench.py
 
 # The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
-.PHONY: status bench-status
+.PHONY: status status-demo bench-status
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
+
+status-demo: $(VENV_STAMP) ## Show `status` on the emulator, a few regions arranged (drift, stale, undeclared)
+	@$(RUN) python -m rds_override_local.status_demo $(ARGS)
 
 bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
 	$(RUN) python tools/bench_status.py $(ARGS)
