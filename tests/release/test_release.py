@@ -300,6 +300,58 @@ def test_the_sdist_carries_the_function_and_the_license(release: Path) -> None:
     assert {"LICENSE", "pyproject.toml", "hatch_build.py", "README.md"} <= names
 
 
+def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, tmp_path: Path) -> None:
+    # As the README installs it, in a virtual environment of its own; offline, from uv's cache, with the
+    # versions of uv.lock: what the wheel asks for must be enough.
+    uv = str(ROOT / ".tools" / "bin" / "uv")
+    constraints = tmp_path / "constraints.txt"
+    venv = tmp_path / "venv"
+    for argv in (
+        [
+            uv,
+            "export",
+            "--quiet",
+            "--frozen",
+            "--no-default-groups",
+            "--no-emit-project",
+            "--no-hashes",
+            "-o",
+            str(constraints),
+        ],
+        [uv, "venv", "--quiet", str(venv)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--offline",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-c",
+            str(constraints),
+            str(release / OPERATOR_WHEEL),
+        ],
+    ):
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+        assert done.returncode == 0, done.stdout + done.stderr
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    command = str(venv / "bin" / "rds-certificate-override")
+    helped = subprocess.run(  # noqa: S603 - the command just installed
+        [command, "status", "--help"], env=env, capture_output=True, text=True, check=False
+    )
+    assert helped.returncode == 0 and "--organization" in helped.stdout, helped.stderr
+    refused = subprocess.run(  # noqa: S603
+        [command, "status", "--regions", "eu-wst-9"], env=env, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2
+    assert "--regions: unknown in partition aws: eu-wst-9" in refused.stderr
+
+
 def test_the_operator_wheel_holds_the_status_command(release: Path) -> None:
     wheel = zipfile.ZipFile(release / OPERATOR_WHEEL)
     dist_info = f"rds_certificate_override-{__version__}.dist-info"
@@ -310,3 +362,7 @@ def test_the_operator_wheel_holds_the_status_command(release: Path) -> None:
         in wheel.read(f"{dist_info}/entry_points.txt").decode()
     )
     assert "rds_override_tools/cli.py" in wheel.namelist()
+    # The operator command alone: no stand-ins, and only boto3 and tqdm (the SAM translator is an extra).
+    assert not [name for name in wheel.namelist() if "local" in name or "rds_override_local" in name]
+    required = metadata.get_all("Requires-Dist")
+    assert [name for name in required if "extra ==" not in name] == ["boto3", "tqdm"]
