@@ -20,10 +20,8 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.core.exceptions import JsonRESTError
 from moto.ssm.models import SimpleSystemManagerBackend
 
-import declarations
 import index
 import ledger
-from declarations import FREE_LOCK_VALUE, LockHolder, lock_name, lock_value, parameter_name
 from harness import (
     ACCOUNT,
     OTHER_REGION,
@@ -45,6 +43,14 @@ from harness import (
 )
 from harness import (
     ledger as declarations_of,
+)
+from rds_override_ledger import declarations
+from rds_override_ledger.declarations import (
+    FREE_LOCK_VALUE,
+    LockHolder,
+    lock_name,
+    lock_value,
+    parameter_name,
 )
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
