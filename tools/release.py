@@ -34,9 +34,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from function_zip import source_date_epoch, write_zip
-from rds_override_tools import (
-    stackset,
-)  # the dev environment's: the SAM translator writes the StackSet template
+
+# The StackSet template's generator, with the SAM translator (the dev environment has the `stackset` extra).
+from rds_override_tools import stackset
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION = "RdsCertificateOverrideFunction"
