@@ -33,21 +33,20 @@ export UV_PYTHON_DOWNLOADS := never
 # would otherwise recompile aws_cdk, botocore and moto from source (seconds per synth).
 export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# jsii's Node prints an end-of-life banner on every CDK run, which jsii's Python runtime passes on as bytes
+# literals (b'!!  Node 20 is end-of-life ...': aws/jsii#4065). Silenced for the Node on PATH, whatever its major.
+ifndef JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+endif
 
 LOGS := build/logs
 # $(call logged,NAME,COMMAND): run COMMAND with its output in $(LOGS)/NAME.log, shown only if it fails.
 logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 	|| { cat $(LOGS)/$(1).log; echo "==> failed: the output above is in $(LOGS)/$(1).log" >&2; exit 1; }
 
-# The release version: lambda/version.py, the one place it is set.
-VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' lambda/version.py)
-RELEASE_DIR := dist/release
-RELEASE_BUILD := build/release
-RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
+.PHONY: help install lock unit test lint format build demo invoke bench deploy deploy-check outputs delete release cdk-asset \
 	synth cdk-wheel stackset simulate-org mutate clean distclean
 
 help: ## List the targets
@@ -72,7 +71,7 @@ $(BUILD_STAMP): $(LAMBDA_SOURCES) template.yaml $(VENV_STAMP)
 	@echo "==> building the function (sam build, no Docker)"
 	@$(call logged,sam-build,UV=$(UV) $(RUN) sam build --template template.yaml)
 	@mkdir -p dist && rm -f $(ZIP)
-	@cd $(FUNCTION_DIR) && $(UV) run --project $(CURDIR) --locked --no-sync python -m zipfile -c $(CURDIR)/$(ZIP) *
+	@$(RUN) python tools/function_zip.py $(FUNCTION_DIR) $(ZIP)
 	@touch $@
 
 build: $(BUILD_STAMP) ## Build the Lambda artifact offline (sam build, no Docker) and zip it into dist/
@@ -97,6 +96,7 @@ test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole
 # cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
 # on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
 # --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
+# bandit only warns (exit 0) about a `# nosec` comment it cannot parse: any output of it fails the lint.
 lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -105,8 +105,8 @@ lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam vali
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
 	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
 	$(RUN) sam validate --lint --template template.yaml
-	$(RUN) bandit --quiet --recursive lambda
-	$(UV) run --project tools/scanners --locked checkov --quiet --compact --skip-download \
+	$(RUN) bandit --quiet --recursive lambda 2>&1 | { ! grep .; }
+	$(UV) run --quiet --project tools/scanners --locked checkov --quiet --compact --skip-download \
 		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json)) \
 		--file $(STACKSET_DIR)/template.json
 
@@ -131,28 +131,36 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold
 	$(RUN) python tools/bench.py
 
 # The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
-.PHONY: status bench-status
+.PHONY: status status-demo bench-status
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
+
+status-demo: $(VENV_STAMP) ## Show `status` on the emulator, a few regions arranged (drift, stale, undeclared)
+	@$(RUN) python -m rds_override_local.status_demo $(ARGS)
 
 bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
 	$(RUN) python tools/bench_status.py $(ARGS)
 
-deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
-	$(RUN) sam deploy --guided
+# Credentials and region are checked first (one STS call), before the build and sam's questions.
+deploy-check: $(VENV_STAMP)
+	@$(RUN) python -m rds_override_tools.stack_region --target deploy --check-credentials >/dev/null
+
+deploy: deploy-check $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided; REGION=...)
+	@region="$$($(RUN) python -m rds_override_tools.stack_region --target deploy)" \
+		&& $(RUN) sam deploy --guided --region "$$region"
 
 # The stack's region, for outputs and delete: REGION=..., else AWS_REGION, AWS_DEFAULT_REGION, the region
 # `make deploy` saved in samconfig.toml, the AWS profile's; rds_override_tools.stack_region says so when
 # there is none.
 outputs: $(VENV_STAMP) ## Show the deployed stack's outputs and the region's default CA for new DB instances
-	@region="$$($(RUN) python -m rds_override_tools.stack_region)" \
+	@region="$$($(RUN) python -m rds_override_tools.stack_region --target outputs)" \
 		&& $(RUN) sam list stack-outputs --stack-name $(STACK_NAME) --region "$$region" --output table \
 		&& $(RUN) python -c 'import sys, boto3; print("DefaultCertificateForNewLaunches =", \
 			boto3.client("rds", region_name=sys.argv[1]).describe_certificates()["DefaultCertificateForNewLaunches"])' \
 			"$$region"
 
 delete: $(VENV_STAMP) ## Delete the stack (sam delete): STACK_NAME=rds-certificate-override, REGION=...
-	@region="$$($(RUN) python -m rds_override_tools.stack_region)" \
+	@region="$$($(RUN) python -m rds_override_tools.stack_region --target delete)" \
 		&& echo "==> sam delete --stack-name $(STACK_NAME) --region $$region" \
 		&& $(RUN) sam delete --stack-name $(STACK_NAME) --region "$$region"
 
@@ -181,38 +189,13 @@ simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollou
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk
 
-# The function is built by lambda/Makefile as `sam build` runs it (no SAM CLI), the construct's wheel and
-# sdist by `uv build` (its own build dependencies) from a copy of cdk/ that holds this build as its asset.
-# The SAM template's CodeUri names the zip: `sam package` uploads it (README, "Install"). The StackSet
-# template is translated from template.yaml by the SAM translator of .venv (make stackset's generator), its
-# CodeKey default the release zip's name with its digest; REGIONS and PARTITION as for make stackset.
-release: $(VENV_STAMP) ## Build dist/release/: function zip, SAM and StackSet templates, CDK wheel and sdist, SHA256SUMS
-	@echo "==> release $(VERSION) into $(RELEASE_DIR)/"
-	@rm -rf $(RELEASE_DIR) $(RELEASE_BUILD) && mkdir -p $(RELEASE_DIR) $(RELEASE_BUILD)/function
-	@echo "==> building the function (lambda/Makefile)"
-	@$(call logged,release-function,$(MAKE) -C lambda build-$(FUNCTION) \
-		ARTIFACTS_DIR=$(CURDIR)/$(RELEASE_BUILD)/function UV=$(UV))
-	@cd $(RELEASE_BUILD)/function && $(PYTHON) -m zipfile -c $(CURDIR)/$(RELEASE_DIR)/$(RELEASE_ZIP) *
-	@echo "==> writing the SAM template (CodeUri: $(RELEASE_ZIP)), its README and LICENSE"
-	@sed -e 's|^      CodeUri: lambda/$$|      CodeUri: $(RELEASE_ZIP)|' \
-		-e '/^      # lambda\/Makefile: no Docker/d' -e '/^      BuildMethod: makefile$$/d' \
-		template.yaml > $(RELEASE_DIR)/template.yaml
-	@grep -q '^      CodeUri: $(RELEASE_ZIP)$$' $(RELEASE_DIR)/template.yaml
-	@cp README.md LICENSE CHANGELOG.md $(RELEASE_DIR)/
-	@echo "==> writing the StackSet template (rds_override_tools.stackset, CodeKey: the zip's name and digest)"
-	@$(call logged,release-stackset,$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
-		--partition "$(or $(PARTITION),aws)" --zip $(RELEASE_DIR)/$(RELEASE_ZIP) --out $(RELEASE_BUILD)/stackset)
-	@cp $(RELEASE_BUILD)/stackset/template.json $(RELEASE_DIR)/stackset-template.json
-	@echo "==> building the CDK package's wheel and sdist (uv build)"
-	@mkdir -p $(RELEASE_BUILD)/cdk/src
-	@cp cdk/pyproject.toml cdk/hatch_build.py cdk/README.md cdk/LICENSE $(RELEASE_BUILD)/cdk/
-	@cp -R cdk/src/rds_certificate_override $(RELEASE_BUILD)/cdk/src/
-	@rm -rf $(RELEASE_BUILD)/cdk/src/rds_certificate_override/function
-	@cp -R $(RELEASE_BUILD)/function $(RELEASE_BUILD)/cdk/src/rds_certificate_override/function
-	@$(call logged,release-cdk,$(UV) build --out-dir $(RELEASE_DIR) $(RELEASE_BUILD)/cdk)
-	@rm -f $(RELEASE_DIR)/.gitignore
-	@cd $(RELEASE_DIR) && $$(command -v sha256sum || echo shasum -a 256) -- * > SHA256SUMS
-	@echo "==> done:" && ls -1 $(RELEASE_DIR) | sed 's/^/    /'
+# tools/release.py: the function by lambda/Makefile (no SAM CLI), the wheels and sdist by `uv build`, the StackSet
+# template by make stackset's generator (REGIONS, PARTITION as there); the same bytes from the same commit.
+# RELEASE_EXTRAS: more files shipped as they are (templates), e.g. RELEASE_EXTRAS="templates/member-role.yaml".
+RELEASE_EXTRAS ?=
+release: $(VENV_STAMP) ## Build dist/release/: function zip, SAM and StackSet templates, wheels (CDK, operator), SHA256SUMS
+	@UV=$(UV) $(RUN) python tools/release.py --regions "$(REGIONS)" --partition "$(or $(PARTITION),aws)" \
+		$(addprefix --extra ,$(RELEASE_EXTRAS))
 
 clean: ## Remove build outputs
 	rm -rf .aws-sam build dist cdk.out $(CDK_OUT) $(CDK_ASSET) .pytest_cache .mypy_cache .ruff_cache

@@ -158,7 +158,7 @@ class RegionLock:
                     f"Another change to the RDS default CA of {self.region} is in progress ({reason}) and "
                     "did not end in time. Nothing was changed: retry the deployment."
                 )
-            self.clock.sleep(pause * (0.5 + random.random()))  # noqa: S311  # nosec B311 - jitter, not a secret
+            self.clock.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret  # nosec B311
             pause = min(pause * 2, LOCK_LONGEST_PAUSE_SECONDS)
 
     def _take(self, ssm: SSMClient, decision: TakeLock) -> bool:

@@ -37,6 +37,7 @@ import re
 import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,12 +329,24 @@ def override_properties(
     return played
 
 
+def content_digest(zip_path: Path) -> str:
+    """A digest of what the zip holds (each file's path and bytes), not of how it was packed.
+
+    Timestamps, permissions and compression do not count: a rebuild of the same code, or a release of a
+    later commit that did not change the function, gives the same digest (and so the same CodeKey).
+    """
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in sorted(info.filename for info in archive.infolist() if not info.is_dir()):
+            digest.update(f"{name}\0{hashlib.sha256(archive.read(name)).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
 def code_key_for(zip_path: Path) -> str:
     """The zip's S3 key: its name with a digest of its content, so that new code is a new key."""
     if not zip_path.is_file():
         raise StackSetError(f"{zip_path} does not exist: run `make build` first")
-    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:16]
-    return f"{zip_path.stem}-{digest}{zip_path.suffix}"
+    return f"{zip_path.stem}-{content_digest(zip_path)[:16]}{zip_path.suffix}"
 
 
 def generate(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
@@ -15,6 +16,7 @@ from constructs import Construct
 import rds_certificate_override._asset as asset_module
 from cdk_support import new_app, new_stack
 from rds_certificate_override import AssetMissingError, RdsCertificateOverride
+from rds_certificate_override._construct import known_regions
 
 CUSTOM = "Custom::RdsCertificateOverride"
 
@@ -315,12 +317,58 @@ def test_current_ca_identifiers_are_accepted(identifier: str) -> None:
     RdsCertificateOverride(new_stack(), "Override", certificate_identifier=identifier)
 
 
-@pytest.mark.parametrize("region", ["", "eu-west", "EU-WEST-1", "eu_west_1", "europe", "eu-west-1\n"])
-def test_a_malformed_region_is_refused(region: str) -> None:
-    with pytest.raises(ValueError, match="is not an AWS region name"):
+@pytest.mark.parametrize(
+    "region", ["", "eu-west", "EU-WEST-1", "eu_west_1", "europe", "eu-west-1\n", "eu-wst-9", "moon-base-1"]
+)
+def test_a_region_that_is_not_one_is_refused_with_the_valid_ones(region: str) -> None:
+    with pytest.raises(ValueError, match="is not an AWS region name") as raised:
         RdsCertificateOverride(
             new_stack(), "Override", certificate_identifier="rds-ca-rsa4096-g1", region=region
         )
+    assert "eu-west-1, eu-west-2" in str(raised.value)
+
+
+PARTITIONS = botocore.session.Session().get_available_partitions()
+
+
+@pytest.mark.parametrize("partition", PARTITIONS)
+def test_every_region_where_the_function_accepts_rds_is_accepted_in_every_partition(partition: str) -> None:
+    # The function accepts the RDS regions botocore knows in its own partition (lambda/aws_sdk.py).
+    rds_regions = botocore.session.Session().get_available_regions("rds", partition, allow_non_regional=False)
+    assert rds_regions, partition
+    stack = new_stack(rds_regions[0])  # a stack in that partition
+    for number, region in enumerate(rds_regions):
+        RdsCertificateOverride(
+            stack, f"Override{number}", certificate_identifier="rds-ca-rsa4096-g1", region=region
+        )
+        assert known_regions()[region] == partition, region
+
+
+def test_eusc_de_east_1_is_a_region() -> None:
+    stack = new_stack("eusc-de-east-1")
+    RdsCertificateOverride(
+        stack, "Override", certificate_identifier="rds-ca-rsa4096-g1", region="eusc-de-east-1"
+    )
+    Template.from_stack(stack).has_resource_properties(CUSTOM, {"Region": "eusc-de-east-1"})
+
+
+def test_a_region_of_another_partition_than_the_stack_is_refused() -> None:
+    with pytest.raises(
+        ValueError, match="'cn-north-1' is in partition aws-cn, the stack's region eu-west-1 in aws"
+    ):
+        RdsCertificateOverride(
+            new_stack("eu-west-1"),
+            "Override",
+            certificate_identifier="rds-ca-rsa4096-g1",
+            region="cn-north-1",
+        )
+
+
+@pytest.mark.parametrize(("name", "value"), [("certificate_identifier", 2019), ("region", 1)])
+def test_a_value_of_the_wrong_type_is_a_type_error_naming_the_type(name: str, value: int) -> None:
+    properties: dict[str, Any] = {"certificate_identifier": "rds-ca-rsa4096-g1", name: value}
+    with pytest.raises(TypeError, match=f"{name} must be a str .*, not int \\({value}\\)"):
+        RdsCertificateOverride(new_stack(), "Override", **properties)
 
 
 def test_a_non_boolean_restore_flag_is_refused() -> None:

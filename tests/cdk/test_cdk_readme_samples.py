@@ -37,10 +37,11 @@ def test_each_readme_has_a_complete_sample() -> None:
 @pytest.mark.parametrize(("name", "code"), SAMPLES, ids=[name for name, _ in SAMPLES])
 def test_the_sample_synthesizes_as_printed(name: str, code: str, tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(code)
+    # As the READMEs print it: `CDK_OUTDIR=cdk.out python app.py`, in the app's directory.
     result = subprocess.run(
         [sys.executable, "app.py"],
         cwd=tmp_path,
-        env={**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out")},
+        env={**os.environ, "CDK_OUTDIR": "cdk.out"},
         capture_output=True,
         text=True,
         timeout=180,
@@ -52,6 +53,14 @@ def test_the_sample_synthesizes_as_printed(name: str, code: str, tmp_path: Path)
     types = {resource["Type"] for resource in template["Resources"].values()}
     assert "Custom::RdsCertificateOverride" in types
     assert template["Outputs"]
+
+
+@pytest.mark.parametrize("readme", READMES, ids=[str(readme.relative_to(ROOT)) for readme in READMES])
+def test_the_readme_says_how_the_sample_writes_cdk_out(readme: Path) -> None:
+    text = " ".join(readme.read_text().split())
+    assert "`CDK_OUTDIR=cdk.out python app.py`" in text
+    assert "a bare `python app.py`" in text
+    assert "`python app.py` synthesizes it into `cdk.out/`" not in text
 
 
 def test_the_samples_pass_mypy_strict(tmp_path: Path) -> None:

@@ -62,6 +62,25 @@ def test_an_update_or_a_delete_first_plays_the_create_that_made_the_resource(
     assert lines[2] == "SUCCESS"
 
 
+def test_a_misspelt_region_shows_the_functions_own_failed_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = json.loads((ROOT / "events" / "create.json").read_text())
+    event["ResourceProperties"]["Region"] = "eu-wst-9"
+    (tmp_path / "misspelt.json").write_text(json.dumps(event))
+    assert run(tmp_path / "misspelt.json") == 1
+    answer = the_answer(capsys.readouterr().out)
+    assert answer[0] == "FAILED"
+    assert answer[1].startswith(
+        "    Reason              Region 'eu-wst-9' is not a region where RDS is available:"
+    )
+    assert "    RDS calls           (none)" in answer
+    assert (
+        "    RDS before          DefaultCertificateForNewLaunches = (none: eu-wst-9 is not an RDS region of "
+        "partition aws)" in answer
+    )
+
+
 def test_a_create_answers_and_plays_alone(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(ROOT / "events" / "create.json") == 0
     lines = capsys.readouterr().out.splitlines()

@@ -7,7 +7,9 @@ the artifact and boto3, so a missing dependency or a module the artifact forgot 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -31,8 +33,31 @@ def stack(code_dirs: list[str]) -> Iterator[LocalCloud]:
         yield local
 
 
-def test_the_demo_lifecycle(stack: LocalCloud) -> None:
+def test_the_demo_lifecycle(stack: LocalCloud, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo(stack) == []
+    printed = [*capsys.readouterr().out.splitlines(), "", DEMO_OK]
+    shown = readme_demo_excerpt()
+    # The README's lines, in order, among the printed ones: an excerpt of what the demo prints.
+    remaining = iter(printed)
+    missing = [line for line in shown if not any(_pattern(line).fullmatch(out) for out in remaining)]
+    assert missing == [], "\n".join(printed)
+
+
+DEMO_OK = "Demo OK: every answer and every override was what CloudFormation and the other team expect."
+_PLACEHOLDERS = {"<s>": r"\d+\.\d\d", "<digest>": "[0-9a-f]{12}"}
+
+
+def readme_demo_excerpt() -> list[str]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("```\nRegion eu-west-1: ") + 4
+    return readme[start : readme.index("```", start)].splitlines()
+
+
+def _pattern(line: str) -> re.Pattern[str]:
+    pattern = re.escape(line)
+    for placeholder, regex in _PLACEHOLDERS.items():
+        pattern = pattern.replace(re.escape(placeholder), regex)
+    return re.compile(pattern)
 
 
 def test_the_artifact_ships_the_handler_and_its_dependencies_but_not_the_sdk() -> None:

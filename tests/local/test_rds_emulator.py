@@ -204,6 +204,16 @@ def test_unknown_certificate_is_not_found(rds: Rds) -> None:
         assert "rds-ca-nope" in excinfo.value.response["Error"]["Message"]
 
 
+def test_a_region_that_does_not_exist_is_an_error_not_a_crash(rds: Rds) -> None:
+    # A misspelt Region: AWS has no endpoint there; the emulator answers an error botocore can read.
+    client = rds.client("eu-wst-9")
+    for call in (client.describe_certificates, client.describe_db_instances):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert error_of(excinfo) == ("UnknownRegion", 400)
+        assert "eu-wst-9 is not a region with an RDS endpoint" in excinfo.value.response["Error"]["Message"]
+
+
 # --------------------------------------------------------------------------------------------------
 # ModifyCertificates
 # --------------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""`make release`: dist/release/ holds what a SAM, StackSet or CDK user installs, with checksums that match.
+"""`make release`: dist/release/ holds what SAM, StackSet, CDK and fleet users install, byte for byte.
 
-The function is built by lambda/Makefile (no SAM CLI), the construct's wheel and sdist by `uv build`, the
-StackSet template by make stackset's generator. The SAM template's CodeUri names the zip, so that
+tools/release.py builds the function with lambda/Makefile (no SAM CLI), the wheels and the sdist with
+`uv build`, the StackSet template with make stackset's generator. The SAM template's CodeUri and the
+StackSet template's CodeKey both name the zip shipped, `...-<version>-<digest of its content>.zip`, so that
 `sam package` (tried here against moto's S3 on loopback) uploads the zip, the LICENSE and the README that
-`sam publish` and `sam deploy` need.
+`sam publish` and `sam deploy` need. A second build, elsewhere and later, must give the same bytes.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -31,22 +34,26 @@ from version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "dist" / "release"
-ZIP = f"rds-certificate-override-function-{__version__}.zip"
+ZIP_PATTERN = re.compile(rf"rds-certificate-override-function-{re.escape(__version__)}-[0-9a-f]{{16}}\.zip")
 WHEEL = f"cdk_rds_certificate_override-{__version__}-py3-none-any.whl"
 SDIST = f"cdk_rds_certificate_override-{__version__}.tar.gz"
+OPERATOR_WHEEL = f"rds_certificate_override-{__version__}-py3-none-any.whl"
 EXPECTED = {
     "template.yaml",
     "stackset-template.json",
-    ZIP,
     WHEEL,
     SDIST,
+    OPERATOR_WHEEL,
     "README.md",
+    "README-cdk.md",
     "LICENSE",
     "CHANGELOG.md",
     "SHA256SUMS",
 }
 # Every module of lambda/ ships: the build copies them all.
 FUNCTION_FILES = {path.name for path in (ROOT / "lambda").glob("*.py")}
+# make's own variables would make a nested make think it is a sub-make of pytest's caller.
+ENV = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +61,7 @@ def release() -> Path:
     result = subprocess.run(
         ["make", "--no-print-directory", "release"],  # noqa: S607 - make from PATH
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))},
+        env=ENV,
         capture_output=True,
         text=True,
         check=False,
@@ -63,8 +70,104 @@ def release() -> Path:
     return RELEASE
 
 
+def _zip_name(release: Path) -> str:
+    (name,) = [path.name for path in release.glob("*.zip")]
+    return name
+
+
 def test_the_release_holds_what_users_install(release: Path) -> None:
-    assert {path.name for path in release.iterdir()} == EXPECTED
+    names = {path.name for path in release.iterdir()}
+    assert ZIP_PATTERN.fullmatch(_zip_name(release))
+    assert names == EXPECTED | {_zip_name(release)}
+
+
+def test_a_second_build_of_the_commit_elsewhere_is_byte_for_byte_the_same(
+    release: Path, tmp_path: Path
+) -> None:
+    # Another output and work directory, later, and one more file shipped (RELEASE_EXTRAS): nothing of the
+    # path or the time may reach the files, and the extra file joins them, its checksum with theirs.
+    extra = tmp_path / "member-role.yaml"
+    extra.write_text("AWSTemplateFormatVersion: '2010-09-09'\n")
+    out = tmp_path / "out"
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [
+            sys.executable,
+            "tools/release.py",
+            "--out",
+            str(out),
+            "--work",
+            str(tmp_path / "work"),
+            "--extra",
+            str(extra),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = {path.name: path.read_bytes() for path in release.iterdir()}
+    second = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert second.pop(extra.name) == extra.read_bytes()
+    sums = second.pop("SHA256SUMS").decode().splitlines()
+    assert second == {name: data for name, data in first.items() if name != "SHA256SUMS"}
+    extra_line = f"{hashlib.sha256(extra.read_bytes()).hexdigest()}  {extra.name}"
+    assert sorted(sums) == sorted([*first["SHA256SUMS"].decode().splitlines(), extra_line])
+
+
+def test_an_extra_file_that_is_missing_stops_the_release_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [
+            sys.executable,
+            "tools/release.py",
+            "--out",
+            str(tmp_path / "out"),
+            "--extra",
+            str(tmp_path / "no.yaml"),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"--extra {tmp_path / 'no.yaml'}: no such file" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_names_the_templates_reference_are_the_files_shipped(release: Path) -> None:
+    code_uri = _template(release)["Resources"]["RdsCertificateOverrideFunction"]["Properties"]["CodeUri"]
+    stackset_template = json.loads((release / "stackset-template.json").read_text())
+    code_key = stackset_template["Parameters"][stackset.CODE_KEY]["Default"]
+    assert code_uri == code_key == _zip_name(release)
+
+
+def test_the_readme_links_only_files_that_ship(release: Path) -> None:
+    for readme in ("README.md", "README-cdk.md"):
+        links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (release / readme).read_text())
+        local = {link for link in links if "://" not in link}
+        assert {link for link in local if not (release / link).is_file()} == set(), readme
+
+
+def test_the_function_zip_has_fixed_times_and_permissions_in_order(release: Path) -> None:
+    infos = zipfile.ZipFile(release / _zip_name(release)).infolist()
+    assert [info.filename for info in infos] == sorted(info.filename for info in infos)
+    assert {info.date_time for info in infos} == {_commit_time()}
+    assert {info.external_attr >> 16 for info in infos} == {0o100644}
+
+
+def _commit_time() -> tuple[int, ...]:
+    epoch = subprocess.run(
+        ["git", "log", "-1", "--format=%ct"],  # noqa: S607 - git from PATH
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    stamp = time.gmtime(int(epoch))
+    return (*stamp[:5], stamp.tm_sec // 2 * 2)  # zip times have a 2 s resolution
 
 
 def test_the_checksums_cover_every_file_and_match(release: Path) -> None:
@@ -76,11 +179,11 @@ def test_the_checksums_cover_every_file_and_match(release: Path) -> None:
 
 
 def test_the_function_zip_holds_the_handler_and_its_dependencies_but_not_the_sdk(release: Path) -> None:
-    names = set(zipfile.ZipFile(release / ZIP).namelist())
+    names = set(zipfile.ZipFile(release / _zip_name(release)).namelist())
     top = {name.split("/")[0] for name in names}
     assert FUNCTION_FILES | {"crhelper", "aws_lambda_powertools"} <= top
     assert not top & {"boto3", "botocore", "s3transfer"}
-    version_py = zipfile.ZipFile(release / ZIP).read("version.py").decode()
+    version_py = zipfile.ZipFile(release / _zip_name(release)).read("version.py").decode()
     assert f'__version__ = "{__version__}"' in version_py
 
 
@@ -91,7 +194,7 @@ def _template(release: Path) -> dict[str, Any]:
 def test_the_sam_template_points_at_the_zip_and_carries_the_sar_metadata(release: Path) -> None:
     template = _template(release)
     function = template["Resources"]["RdsCertificateOverrideFunction"]
-    assert function["Properties"]["CodeUri"] == ZIP
+    assert function["Properties"]["CodeUri"] == _zip_name(release)
     assert "BuildMethod" not in function.get("Metadata", {})
     sar = template["Metadata"]["AWS::ServerlessRepo::Application"]
     assert sar["SemanticVersion"] == __version__
@@ -100,13 +203,17 @@ def test_the_sam_template_points_at_the_zip_and_carries_the_sar_metadata(release
     # Everything else is template.yaml's.
     source = dict(cfn_yaml.load(str(ROOT / "template.yaml")))
     del source["Resources"]["RdsCertificateOverrideFunction"]["Metadata"]["BuildMethod"]
-    source["Resources"]["RdsCertificateOverrideFunction"]["Properties"]["CodeUri"] = ZIP
+    source["Resources"]["RdsCertificateOverrideFunction"]["Properties"]["CodeUri"] = _zip_name(release)
     assert template == source
 
 
 def test_the_stackset_template_takes_the_release_zip_under_a_key_with_its_digest(release: Path) -> None:
     template = json.loads((release / "stackset-template.json").read_text())
-    assert template["Parameters"][stackset.CODE_KEY]["Default"] == stackset.code_key_for(release / ZIP)
+    digest = stackset.content_digest(release / _zip_name(release))[:16]
+    assert (
+        template["Parameters"][stackset.CODE_KEY]["Default"]
+        == f"rds-certificate-override-function-{__version__}-{digest}.zip"
+    )
     assert "Transform" not in template
 
 
@@ -160,7 +267,11 @@ def test_sam_package_uploads_the_zip_the_license_and_the_readme(release: Path, t
     template = dict(cfn_yaml.load(str(packaged)))
     code_uri = template["Resources"]["RdsCertificateOverrideFunction"]["Properties"]["CodeUri"]
     sar = template["Metadata"]["AWS::ServerlessRepo::Application"]
-    for uri, local in ((code_uri, ZIP), (sar["LicenseUrl"], "LICENSE"), (sar["ReadmeUrl"], "README.md")):
+    for uri, local in (
+        (code_uri, _zip_name(release)),
+        (sar["LicenseUrl"], "LICENSE"),
+        (sar["ReadmeUrl"], "README.md"),
+    ):
         assert uri.startswith("s3://releases/")
         assert uploaded[uri.removeprefix("s3://releases/")] == (release / local).stat().st_size
 
@@ -178,7 +289,7 @@ def test_the_wheel_carries_the_version_the_license_and_the_function(release: Pat
         for name in wheel.namelist()
         if name.startswith("rds_certificate_override/function/")
     }
-    assert function == {name for name in zipfile.ZipFile(release / ZIP).namelist() if not name.endswith("/")}
+    assert function == set(zipfile.ZipFile(release / _zip_name(release)).namelist())
 
 
 def test_the_sdist_carries_the_function_and_the_license(release: Path) -> None:
@@ -187,3 +298,71 @@ def test_the_sdist_carries_the_function_and_the_license(release: Path) -> None:
     root = "src/rds_certificate_override/function/"
     assert {root + name for name in FUNCTION_FILES} <= names
     assert {"LICENSE", "pyproject.toml", "hatch_build.py", "README.md"} <= names
+
+
+def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, tmp_path: Path) -> None:
+    # As the README installs it, in a virtual environment of its own; offline, from uv's cache, with the
+    # versions of uv.lock: what the wheel asks for must be enough.
+    uv = str(ROOT / ".tools" / "bin" / "uv")
+    constraints = tmp_path / "constraints.txt"
+    venv = tmp_path / "venv"
+    for argv in (
+        [
+            uv,
+            "export",
+            "--quiet",
+            "--frozen",
+            "--no-default-groups",
+            "--no-emit-project",
+            "--no-hashes",
+            "-o",
+            str(constraints),
+        ],
+        [uv, "venv", "--quiet", str(venv)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--offline",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-c",
+            str(constraints),
+            str(release / OPERATOR_WHEEL),
+        ],
+    ):
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+        assert done.returncode == 0, done.stdout + done.stderr
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    command = str(venv / "bin" / "rds-certificate-override")
+    helped = subprocess.run(  # noqa: S603 - the command just installed
+        [command, "status", "--help"], env=env, capture_output=True, text=True, check=False
+    )
+    assert helped.returncode == 0 and "--organization" in helped.stdout, helped.stderr
+    refused = subprocess.run(  # noqa: S603
+        [command, "status", "--regions", "eu-wst-9"], env=env, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2
+    assert "--regions: unknown in partition aws: eu-wst-9" in refused.stderr
+
+
+def test_the_operator_wheel_holds_the_status_command(release: Path) -> None:
+    wheel = zipfile.ZipFile(release / OPERATOR_WHEEL)
+    dist_info = f"rds_certificate_override-{__version__}.dist-info"
+    metadata = Parser().parsestr(wheel.read(f"{dist_info}/METADATA").decode())
+    assert metadata["Version"] == __version__
+    assert (
+        "rds-certificate-override = rds_override_tools.cli:main"
+        in wheel.read(f"{dist_info}/entry_points.txt").decode()
+    )
+    assert "rds_override_tools/cli.py" in wheel.namelist()
+    # The operator command alone: no stand-ins, and only boto3 and tqdm (the SAM translator is an extra).
+    assert not [name for name in wheel.namelist() if "local" in name or "rds_override_local" in name]
+    required = metadata.get_all("Requires-Dist")
+    assert [name for name in required if "extra ==" not in name] == ["boto3", "tqdm"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -223,11 +224,30 @@ def test_make_stackset_writes_the_template_and_the_zip_it_names(function_zip: Pa
     ]
 
 
-def test_new_code_is_a_new_code_key(function_zip: Path) -> None:
-    first = stackset.code_key_for(function_zip)
-    assert stackset.code_key_for(function_zip) == first
-    function_zip.write_bytes(function_zip.read_bytes() + b"\n")
-    assert stackset.code_key_for(function_zip) != first
+def _zip(path: Path, files: dict[str, bytes], date_time: tuple[int, ...], mode: int = 0o644) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            entry = zipfile.ZipInfo(name, date_time=date_time)  # type: ignore[arg-type]
+            entry.external_attr = mode << 16
+            archive.writestr(entry, data)
+    return path
+
+
+def test_new_code_is_a_new_code_key_and_the_same_code_the_same_key(tmp_path: Path) -> None:
+    code = {"index.py": b"def handler(event, context): ...\n", "version.py": b'__version__ = "1"\n'}
+    first = stackset.code_key_for(_zip(tmp_path / "a.zip", code, (2026, 1, 1, 0, 0, 0)))
+    # Rebuilt later (`touch lambda/index.py && make stackset`), entries in another order, other modes.
+    again = _zip(tmp_path / "b" / "a.zip", dict(reversed(code.items())), (2027, 6, 1, 12, 0, 0), 0o600)
+    assert stackset.code_key_for(again) == first
+    changed = _zip(tmp_path / "c" / "a.zip", code | {"index.py": b"# changed\n"}, (2026, 1, 1, 0, 0, 0))
+    assert stackset.code_key_for(changed) != first
+    renamed = _zip(
+        tmp_path / "d" / "a.zip",
+        {"main.py": code["index.py"], "version.py": code["version.py"]},
+        (2026, 1, 1, 0, 0, 0),
+    )
+    assert stackset.code_key_for(renamed) != first
 
 
 def test_bad_input_writes_nothing(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import sys
 
-from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Stack, Token
+import jsii
+from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Stack, Token, region_info
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from ._provider import Provider
 
@@ -23,8 +27,8 @@ PUBLISHED_CERTIFICATE_AUTHORITIES = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "
 UNPUBLISHED_CERTIFICATE_WARNING = "rds-certificate-override:unpublishedCertificateAuthority"
 """The id of the synth warning for a CA id RDS does not publish (acknowledge it with this id)."""
 
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-"""The shape of a region name, as the function checks it."""
+EXPIRED_CERTIFICATE_AUTHORITIES = {"rds-ca-2015": "2020-03-05", "rds-ca-2019": "2024-08-22"}
+"""CAs RDS retired, with the day they expired: the deployment would fail on them."""
 
 SERVICE_TIMEOUT = Duration.seconds(300)
 """CloudFormation fails the resource after 5 minutes without an answer, instead of its default hour."""
@@ -77,7 +81,7 @@ class RdsCertificateOverride(Construct):
         """
         stack = Stack.of(scope)
         _check_certificate_identifier(certificate_identifier)
-        _check_region(region)
+        _check_region(region, stack)
         if not isinstance(restore_previous_on_delete, bool):
             raise TypeError(f"restore_previous_on_delete must be a bool, not {restore_previous_on_delete!r}")
         if removal_policy not in _SUPPORTED_REMOVAL_POLICIES:
@@ -114,7 +118,8 @@ class RdsCertificateOverride(Construct):
             removal_policy=removal_policy,
         )
         """The ``Custom::RdsCertificateOverride`` resource: for dependencies, or attributes not typed here."""
-        _warn_if_unpublished(self, certificate_identifier)
+        if _warn_if_unpublished(self, certificate_identifier):
+            self.node.add_validation(_ShowWarningOutsideTheCli(self))
 
         self.function: lambda_.IFunction = provider.function
         """The provider function, shared by every override in the stack."""
@@ -163,9 +168,14 @@ def _check_region_is_free(provider: Provider, region_key: tuple[str, str], path:
 
 
 def _check_certificate_identifier(value: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(
+            "certificate_identifier must be a str such as rds-ca-rsa4096-g1, "
+            f"not {type(value).__name__} ({value!r})"
+        )
     if Token.is_unresolved(value):
         return
-    if not isinstance(value, str) or not value.strip():
+    if not value or not value.strip():
         raise ValueError(
             "certificate_identifier is required: the RDS CA to make the default for new DB instances, "
             "e.g. rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1"
@@ -178,25 +188,80 @@ def _check_certificate_identifier(value: str) -> None:
         )
 
 
-def _warn_if_unpublished(scope: Construct, value: str) -> None:
-    """Warn at synth about a near miss (``rds-ca-rsa4096``): the deployment would fail on it."""
+def _warn_if_unpublished(scope: Construct, value: str) -> bool:
+    """Warn at synth about a near miss (``rds-ca-rsa4096``) or an expired CA: the deployment would fail."""
     if Token.is_unresolved(value) or value in PUBLISHED_CERTIFICATE_AUTHORITIES:
-        return
+        return False
     if value.startswith(tuple(f"{ca}-" for ca in PUBLISHED_CERTIFICATE_AUTHORITIES)):
-        return  # a region-suffixed id of a published CA
-    Annotations.of(scope).add_warning_v2(
-        UNPUBLISHED_CERTIFICATE_WARNING,
-        f"certificate_identifier {value!r} is not a CA that RDS publishes "
-        f"({', '.join(PUBLISHED_CERTIFICATE_AUTHORITIES)}, or one of them with a region suffix): the "
-        "deployment fails unless the target region's DescribeCertificates lists it.",
-    )
+        return False  # a region-suffixed id of a published CA
+    if value in EXPIRED_CERTIFICATE_AUTHORITIES:
+        message = (
+            f"certificate_identifier {value!r} expired on {EXPIRED_CERTIFICATE_AUTHORITIES[value]}: the "
+            f"deployment fails on it. Use a current CA: {', '.join(PUBLISHED_CERTIFICATE_AUTHORITIES)}."
+        )
+    else:
+        message = (
+            f"certificate_identifier {value!r} is not a CA that RDS publishes "
+            f"({', '.join(PUBLISHED_CERTIFICATE_AUTHORITIES)}, or one of them with a region suffix): the "
+            "deployment fails unless the target region's DescribeCertificates lists it."
+        )
+    Annotations.of(scope).add_warning_v2(UNPUBLISHED_CERTIFICATE_WARNING, message)
+    return True
 
 
-def _check_region(value: str | None) -> None:
-    if value is None or Token.is_unresolved(value):
+CDK_CLI_VERSION_ENV = "CDK_CLI_VERSION"
+"""Set by the CDK CLI for the app it runs (cx_api's CLI_VERSION_ENV): the CLI shows warnings itself."""
+
+
+@jsii.implements(IValidation)
+class _ShowWarningOutsideTheCli:
+    """At synth, prints the construct's warning to stderr when no CDK CLI will: `python app.py` shows it too.
+
+    Run as the app is validated, after the app's code had its chance to acknowledge the warning (which
+    removes it): an acknowledged warning prints nothing.
+    """
+
+    def __init__(self, scope: Construct) -> None:
+        self._scope = scope
+
+    def validate(self) -> list[str]:
+        if os.environ.get(CDK_CLI_VERSION_ENV):
+            return []
+        for entry in self._scope.node.metadata:
+            if entry.type == "aws:cdk:warning" and UNPUBLISHED_CERTIFICATE_WARNING in str(entry.data):
+                print(f"[Warning at /{self._scope.node.path}] {entry.data}", file=sys.stderr)
+        return []
+
+
+@functools.cache
+def known_regions() -> dict[str, str]:
+    """Every region aws-cdk-lib knows, in every partition: name -> partition (aws_cdk.region_info).
+
+    The function accepts the RDS regions botocore knows in its partition; a test checks, for every
+    partition, that each of those is here with the same partition, so the construct refuses none of them.
+    """
+    return {region.name: str(region.partition) for region in region_info.RegionInfo.regions}
+
+
+def _check_region(value: str | None, stack: Stack) -> None:
+    if value is None:
         return
-    if not isinstance(value, str) or not REGION_PATTERN.fullmatch(value):
+    if not isinstance(value, str):
+        raise TypeError(
+            f"region must be a str such as eu-west-1, or None, not {type(value).__name__} ({value!r})"
+        )
+    if Token.is_unresolved(value):
+        return
+    regions = known_regions()
+    if value not in regions:
         raise ValueError(
-            f"region {value!r} is not an AWS region name such as eu-west-1; "
-            "leave it None for the stack's region"
+            f"region {value!r} is not an AWS region name that aws-cdk-lib knows (a region newer than the "
+            f"installed aws-cdk-lib needs a newer one); leave it None for the stack's region. Valid regions: "
+            f"{', '.join(sorted(regions))}"
+        )
+    home = None if Token.is_unresolved(stack.region) else regions.get(stack.region)
+    if home is not None and regions[value] != home:
+        raise ValueError(
+            f"region {value!r} is in partition {regions[value]}, the stack's region {stack.region} in "
+            f"{home}: the function manages regions of its own partition only; deploy a stack there."
         )

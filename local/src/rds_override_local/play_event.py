@@ -22,6 +22,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import botocore.session
+
 from rds_override_local import settings
 from rds_override_local.cloud import LocalCloud, local_cloud
 from rds_override_local.cloudformation import CloudFormation, Invocation
@@ -97,7 +99,15 @@ def play(cloud: LocalCloud, event: dict[str, Any]) -> Invocation:
 
 
 def describe_default(cloud: LocalCloud, region: str) -> str:
-    """The default CA for new launches, and whether it is an override or the RDS system default."""
+    """The default CA for new launches, and whether it is an override or the RDS system default.
+
+    Nothing is read in a region the SDK does not know (a misspelt `Region`): RDS has no endpoint there, and
+    the function refuses it before any call.
+    """
+    session = botocore.session.Session()
+    partition = session.get_partition_for_region(cloud.region)
+    if region not in session.get_available_regions("rds", partition, allow_non_regional=False):
+        return f"(none: {region} is not an RDS region of partition {partition})"
     answer = cloud.rds(region).describe_certificates()
     overridden = any(certificate.get("CustomerOverride") for certificate in answer["Certificates"])
     return f"{answer['DefaultCertificateForNewLaunches']} ({'override' if overridden else 'system default'})"

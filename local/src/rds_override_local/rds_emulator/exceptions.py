@@ -27,3 +27,16 @@ class InjectedFault(RDSClientError):
     def __init__(self, code: str, message: str, status: int) -> None:
         super().__init__(code, message)
         self.status = status
+
+
+class UnknownRegion(InjectedFault):
+    """A request signed for a region that has no RDS endpoint, such as a misspelt one. AWS cannot be reached
+    there at all (no such host); the emulator answers this error instead of failing on the region (moto's
+    backends raise KeyError: an HTTP 500 that botocore cannot parse)."""
+
+    def __init__(self, region: str) -> None:
+        super().__init__(
+            "UnknownRegion",
+            f"{region} is not a region with an RDS endpoint (rds.{region}.amazonaws.com)",
+            400,
+        )

@@ -22,7 +22,7 @@ from moto.core.responses import ActionContext, ActionResult, BaseResponse
 from moto.core.utils import get_service_model
 from moto.rds.responses import RDSResponse
 
-from .exceptions import InjectedFault
+from .exceptions import InjectedFault, UnknownRegion
 from .models import Certificate, rds_certificates_backends
 
 
@@ -93,7 +93,7 @@ def _check_count(count: int | None) -> None:
         raise ValueError(f"count must be at least 1, or None for every call; got {count}")
 
 
-_FAULT_WARNING = r"Exception\(InjectedFault\) with code .* does not match an error shape"
+_FAULT_WARNING = r"Exception\((InjectedFault|UnknownRegion)\) with code .* does not match an error shape"
 
 
 def silence_fault_warning() -> None:
@@ -208,6 +208,11 @@ original_call_action: dict[str, Callable[[BaseResponse], TYPE_RESPONSE]] = {}
 
 def call_action_with_hooks(self: RDSResponse) -> TYPE_RESPONSE:
     """``RDSResponse.call_action``: log the call, apply injected delay and fault, else go on."""
+    if self.region not in rds_certificates_backends[self.current_account]:
+        silence_fault_warning()
+        status, headers, body = self.serialized(_FaultResult(UnknownRegion(self.region)))
+        headers, body = self._enrich_response(headers, body)
+        return status, headers, body
     delay, fault = _hooks().on_call(self.region, self._get_action())
     if delay:
         time.sleep(delay)
