@@ -27,6 +27,9 @@ LAMBDA_SOURCES := $(wildcard lambda/*.py) lambda/requirements.txt lambda/Makefil
 CDK_ASSET := cdk/src/rds_certificate_override/function
 CDK_OUT := cdk/cdk.out
 STACKSET_DIR := dist/stackset
+# The member accounts' roles for `status` and `rotate` (--role-name): kept by hand, shipped as it is.
+MEMBER_ROLES := member-roles.yaml
+MEMBER_ROLES_DIR := dist/member-roles
 
 export UV_PYTHON_DOWNLOADS := never
 # Compile bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (it is on CI), every run
@@ -48,7 +51,7 @@ RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
-	synth cdk-wheel stackset simulate-org clean distclean
+	synth cdk-wheel stackset member-roles simulate-org clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -97,18 +100,19 @@ test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole
 # cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
 # on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
 # --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
-lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet)
+lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet, roles)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) cfn-lint template.yaml
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
 	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
+	$(RUN) cfn-lint $(MEMBER_ROLES)
 	$(RUN) sam validate --lint --template template.yaml
 	$(RUN) bandit --quiet --recursive lambda
 	$(UV) run --project tools/scanners --locked checkov --quiet --compact --skip-download \
 		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json)) \
-		--file $(STACKSET_DIR)/template.json
+		--file $(STACKSET_DIR)/template.json --file $(MEMBER_ROLES)
 
 format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff format .
@@ -170,6 +174,12 @@ synth: $(CDK_ASSET)/index.py ## Synthesize the example CDK app (cdk/app.py) into
 stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed StackSet accepts, and the function zip
 	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
 		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
+
+$(MEMBER_ROLES_DIR)/template.yaml: $(MEMBER_ROLES)
+	@mkdir -p $(MEMBER_ROLES_DIR) && cp $< $@
+
+member-roles: $(MEMBER_ROLES_DIR)/template.yaml ## Write dist/member-roles/template.yaml: the member accounts' roles for status and rotate
+	@echo "member roles: $<"
 
 # ACCOUNTS (50) accounts, each managing the first REGIONS (17) of the default regions: here REGIONS is a count.
 simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGIONS) and check it

@@ -10,6 +10,7 @@ inline policies).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,8 @@ class Template:
         self.body: dict[str, Any] = _plain(cfn_yaml.load(str(path)))
 
     def parameters(self, given: dict[str, str]) -> dict[str, str]:
-        """Each parameter's value: given, else its default; one with neither is an error, as in CloudFormation."""
+        """Each parameter's value: given, else its default; neither, or a value the parameter refuses, is an
+        error, as in CloudFormation."""
         declared = self.body["Parameters"]
         unknown = set(given) - set(declared)
         assert not unknown, f"not parameters of the template: {unknown}"
@@ -134,7 +136,12 @@ class Template:
                 for policy in properties.get("Policies", [])
                 for statement in policy["PolicyDocument"]["Statement"]
             ]
-            role = Role(logical_id, properties["RoleName"], properties["AssumeRolePolicyDocument"]["Statement"], statements)
+            role = Role(
+                logical_id,
+                properties["RoleName"],
+                properties["AssumeRolePolicyDocument"]["Statement"],
+                statements,
+            )
             roles[role.name] = role
         return roles
 
@@ -169,30 +176,36 @@ class _Resolver:
         assert isinstance(result, bool), name
         return result
 
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        return self.names.get(name, f"<ref {name}>")
+
+    def sub(self, text: str) -> str:
+        return re.sub(r"\$\{([\w:]+)\}", lambda match: self.names[match.group(1)], text)
+
+    def if_(self, argument: list[Any]) -> Any:
+        name, when_true, when_false = argument
+        return self.value(when_true if self.condition(name) else when_false)
+
     def value(self, node: Any) -> Any:
         if isinstance(node, list):
             return [v for v in (self.value(item) for item in node) if v is not _NO_VALUE]
         if not isinstance(node, dict):
             return node
+        functions: dict[str, Callable[[Any], Any]] = {
+            "Ref": self.ref,
+            "Fn::Sub": self.sub,
+            "Fn::If": self.if_,
+            "Fn::Equals": lambda pair: self.value(pair[0]) == self.value(pair[1]),
+            "Fn::Not": lambda one: not self.value(one[0]),
+            "Fn::Or": lambda several: any(self.value(item) for item in several),
+        }
         if len(node) == 1:
             ((key, argument),) = node.items()
-            if key == "Ref":
-                if argument == "AWS::NoValue":
-                    return _NO_VALUE
-                return self.names[argument] if argument in self.names else f"<ref {argument}>"
-            if key == "Fn::Sub":
-                return re.sub(r"\$\{([\w:]+)\}", lambda match: self.names[match.group(1)], argument)
-            if key == "Fn::If":
-                name, when_true, when_false = argument
-                return self.value(when_true if self.condition(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (self.value(item) for item in argument)
-                return left == right
-            if key == "Fn::Not":
-                return not self.value(argument[0])
-            if key == "Fn::Or":
-                return any(self.value(item) for item in argument)
-            if key == "Condition" and isinstance(argument, str) and argument in self.body.get("Conditions", {}):
+            if key in functions:
+                return functions[key](argument)
+            if key == "Condition" and argument in self.body["Conditions"]:
                 return self.condition(argument)
             assert not key.startswith("Fn::"), f"the resolver does not know {key}"
         return {k: v for k, v in ((k, self.value(item)) for k, item in node.items()) if v is not _NO_VALUE}

@@ -79,7 +79,7 @@ def test_with_rotation_a_second_role_reads_and_writes_the_accounts_databases(tem
     assert roles["RdsCertificateOverrideAudit"].actions() == READS, "the audit role stays read-only"
     rotate = roles["RdsCertificateOverrideRotate"]
     assert rotate.actions() == ROTATE_APPLY
-    assert WRITES == {"rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:ApplyPendingMaintenanceAction"}
+    assert {"rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:ApplyPendingMaintenanceAction"} == WRITES
     assert rotate.resources("rds:ModifyDBInstance") == {f"arn:aws:rds:*:{ACCOUNT}:db:*"}
     assert rotate.resources("rds:ModifyDBCluster") == {f"arn:aws:rds:*:{ACCOUNT}:cluster:*"}
     assert rotate.resources("rds:ApplyPendingMaintenanceAction") == {
