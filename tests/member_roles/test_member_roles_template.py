@@ -178,3 +178,12 @@ def test_the_audit_role_reads_what_the_readme_lists(template: Template) -> None:
     audit = template.roles({"TrustedAccountId": TRUSTED})["RdsCertificateOverrideAudit"]
     assert audit.actions() == {action for action in listed if is_read(action)} | ROTATE_PLAN
     assert {action for action in listed if not is_read(action)} <= WRITES
+
+
+def test_the_readme_s_stack_set_update_keeps_every_other_parameter(template: Template) -> None:
+    """update-stack-set gives a parameter it is not passed its default again: ROLES_KEEP passes them all."""
+    readme = (ROOT / "README.md").read_text()
+    keep = readme.split('ROLES_KEEP="', 1)[1].split('"', 1)[0]
+    kept = set(re.findall(r"ParameterKey=(\w+),UsePreviousValue=true", keep))
+    assert kept == set(template.body["Parameters"]) - {"AllowRotation"}
+    assert "ParameterKey=AllowRotation,ParameterValue=true $ROLES_KEEP" in readme
