@@ -131,7 +131,7 @@ invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: m
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
 
-# The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
+# The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name RdsCertificateOverrideAudit --json"
 .PHONY: status bench-status
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
