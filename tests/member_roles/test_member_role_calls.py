@@ -75,10 +75,11 @@ def caller_actions(attempts: list[ApiCallAttempt]) -> set[str]:
     return {iam_action(attempt) for attempt in attempts if attempt.access_key == CALLER_KEY}
 
 
-def run_status(endpoint: str, recorder: ApiCallRecorder, *args: str) -> dict[str, object]:
+def run_command(endpoint: str, recorder: ApiCallRecorder, command: str, *args: str) -> dict[str, object]:
+    """`rds-certificate-override COMMAND --endpoint-url ENDPOINT --json ARGS`, calls recorded; its JSON."""
     env = {"PATH": os.environ.get("PATH", ""), **organization.status_environment(), **recorder.env}
     done = subprocess.run(  # noqa: S603 - our own console script
-        [organization.status_command(), "status", "--endpoint-url", endpoint, "--json", *args],
+        [organization.status_command(), command, "--endpoint-url", endpoint, "--json", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -133,7 +134,9 @@ def test_status_calls_in_a_member_account_exactly_what_the_audit_role_allows(
 ) -> None:
     arrange(endpoint)
     # No --regions: each account's enabled regions are asked for too (ec2:DescribeRegions, in the member).
-    report = run_status(endpoint, recorder, "--accounts", ",".join(MEMBERS), "--role-name", AUDIT_ROLE)
+    report = run_command(
+        endpoint, recorder, "status", "--accounts", ",".join(MEMBERS), "--role-name", AUDIT_ROLE
+    )
     attempts = recorder.take_attempts()
 
     rows = report["rows"]
@@ -161,7 +164,9 @@ def test_with_organization_the_caller_lists_the_accounts_and_members_only_read(
     caller.client("organizations", region_name=HOME, endpoint_url=endpoint).create_organization(
         FeatureSet="ALL"
     )
-    report = run_status(endpoint, recorder, "--organization", "--role-name", AUDIT_ROLE, "--regions", HOME)
+    report = run_command(
+        endpoint, recorder, "status", "--organization", "--role-name", AUDIT_ROLE, "--regions", HOME
+    )
     attempts = recorder.take_attempts()
 
     assert report["rows"], "the organization's accounts were read"
