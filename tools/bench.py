@@ -148,14 +148,17 @@ def per_event(stack: LocalCloud, recorder: ApiCallRecorder, rounds: int) -> list
                 count <= 2,
             )
         )
+    # Each of these writes to RDS: a writing Create or Update may make 7 calls (the lock's read and take,
+    # the intent, the write, its confirmation, the release), any other event 6.
+    most_calls = {"Create": 7, "Update": 7, "Delete": 6}
     for request_type, made in aws_calls.items():
         detail = ", ".join(f"{call.service} {call.api}" for call in made)
         rows.append(
             Row(
                 f"{request_type}: every AWS call (RDS, SSM, CloudFormation)",
                 f"{len(made)} ({detail})",
-                "≤ 6",
-                len(made) <= 6,
+                f"≤ {most_calls[request_type]}",
+                len(made) <= most_calls[request_type],
             )
         )
     # "As fast as Create": the same two RDS calls and no wait (crhelper's default sleeps 120 s per Delete).
