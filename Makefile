@@ -27,6 +27,9 @@ LAMBDA_SOURCES := $(wildcard lambda/*.py lambda/rds_override_ledger/*.py) lambda
 CDK_ASSET := cdk/src/rds_certificate_override/function
 CDK_OUT := cdk/cdk.out
 STACKSET_DIR := dist/stackset
+# The member accounts' roles for `status` and `rotate` (--role-name): kept by hand, shipped as it is.
+MEMBER_ROLES := member-roles.yaml
+MEMBER_ROLES_DIR := dist/member-roles
 
 export UV_PYTHON_DOWNLOADS := never
 # Compile bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (it is on CI), every run
@@ -47,7 +50,7 @@ logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench deploy deploy-check outputs delete release cdk-asset \
-	synth cdk-wheel stackset simulate-org mutate clean distclean
+	synth cdk-wheel stackset member-roles simulate-org mutate clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -97,18 +100,19 @@ test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole
 # on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
 # --skip-download keeps it offline. Every finding it has on these templates is skipped inline, with the reason.
 # bandit only warns (exit 0) about a `# nosec` comment it cannot parse: any output of it fails the lint.
-lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet)
+lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam validate --lint and checkov (SAM, CDK, StackSet, roles)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) cfn-lint template.yaml
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
 	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
+	$(RUN) cfn-lint $(MEMBER_ROLES)
 	$(RUN) sam validate --lint --template template.yaml
 	$(RUN) bandit --quiet --recursive lambda 2>&1 | { ! grep .; }
 	$(UV) run --quiet --project tools/scanners --locked checkov --quiet --compact --skip-download \
 		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json)) \
-		--file $(STACKSET_DIR)/template.json
+		--file $(STACKSET_DIR)/template.json --file $(MEMBER_ROLES)
 
 format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff format .
@@ -130,7 +134,7 @@ mutate: $(VENV_STAMP) ## Mutation run (mutmut) of the ledger, the lock and the h
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
 
-# The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
+# The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name RdsCertificateOverrideAudit --json"
 .PHONY: status status-demo bench-status
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
@@ -182,6 +186,12 @@ stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed S
 	$(RUN) python -m rds_override_tools.stackset --regions "$(REGIONS)" \
 		--partition "$(or $(PARTITION),aws)" --zip $(ZIP) --out $(STACKSET_DIR)
 
+$(MEMBER_ROLES_DIR)/template.yaml: $(MEMBER_ROLES)
+	@mkdir -p $(MEMBER_ROLES_DIR) && cp $< $@
+
+member-roles: $(MEMBER_ROLES_DIR)/template.yaml ## Write dist/member-roles/template.yaml: the member accounts' roles for status and rotate
+	@echo "member roles: $<"
+
 # ACCOUNTS (50) accounts, each managing the first REGIONS (17) of the default regions: here REGIONS is a count.
 simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGIONS) and check it
 	$(RUN) python -m rds_override_local.simulate --accounts $(or $(ACCOUNTS),50) --regions $(or $(REGIONS),17)
@@ -191,8 +201,8 @@ cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset include
 
 # tools/release.py: the function by lambda/Makefile (no SAM CLI), the wheels and sdist by `uv build`, the StackSet
 # template by make stackset's generator (REGIONS, PARTITION as there); the same bytes from the same commit.
-# RELEASE_EXTRAS: more files shipped as they are (templates), e.g. RELEASE_EXTRAS="templates/member-role.yaml".
-RELEASE_EXTRAS ?=
+# RELEASE_EXTRAS: more files shipped as they are: the member accounts' roles (make member-roles).
+RELEASE_EXTRAS ?= $(MEMBER_ROLES)
 release: $(VENV_STAMP) ## Build dist/release/: function zip, SAM and StackSet templates, wheels (CDK, operator), SHA256SUMS
 	@UV=$(UV) $(RUN) python tools/release.py --regions "$(REGIONS)" --partition "$(or $(PARTITION),aws)" \
 		$(addprefix --extra ,$(RELEASE_EXTRAS))

@@ -48,6 +48,7 @@ EXPECTED = {
     "README-cdk.md",
     "LICENSE",
     "CHANGELOG.md",
+    "member-roles.yaml",
     "SHA256SUMS",
 }
 # Every module of lambda/ ships: the build copies them all.

@@ -20,13 +20,24 @@ class ApiCall(NamedTuple):
     api: str
 
 
+class ApiCallAttempt(NamedTuple):
+    """One attempt of a call (a retry is another), with the access key that signed it: whose call it was."""
+
+    service: str
+    api: str
+    access_key: str
+    """Empty for an unsigned request."""
+
+
 class ApiCallRecorder:
-    """Collects the ``ApiCall`` records (one per call, retries not counted) sent to ``env``'s port."""
+    """Collects the ``ApiCall`` records (one per call, retries not counted) and the ``ApiCallAttempt`` records
+    (one per attempt, with its access key) sent to ``env``'s port."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._socket = sock
         self._lock = threading.Lock()
         self._calls: list[ApiCall] = []
+        self._attempts: list[ApiCallAttempt] = []
         self._stopped = threading.Event()
 
     @property
@@ -42,6 +53,13 @@ class ApiCallRecorder:
             calls, self._calls = self._calls, []
         return calls
 
+    def take_attempts(self) -> list[ApiCallAttempt]:
+        """The attempts recorded since the last `take_attempts` (after a moment for the last datagrams)."""
+        time.sleep(0.05)
+        with self._lock:
+            attempts, self._attempts = self._attempts, []
+        return attempts
+
     def _receive(self) -> None:
         while not self._stopped.is_set():
             try:
@@ -52,9 +70,14 @@ class ApiCallRecorder:
                 record = json.loads(datagram)
             except ValueError:
                 continue
+            service, api = str(record.get("Service")), str(record.get("Api"))
             if record.get("Type") == "ApiCall":
                 with self._lock:
-                    self._calls.append(ApiCall(str(record.get("Service")), str(record.get("Api"))))
+                    self._calls.append(ApiCall(service, api))
+            elif record.get("Type") == "ApiCallAttempt":
+                attempt = ApiCallAttempt(service, api, str(record.get("AccessKey", "")))
+                with self._lock:
+                    self._attempts.append(attempt)
 
 
 @contextmanager
