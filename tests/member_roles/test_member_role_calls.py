@@ -20,12 +20,12 @@ import botocore.session
 import pytest
 from member_roles_support import STATUS, Template, is_read
 
-import declarations
+from rds_override_ledger import declarations
 
 # The local stand-ins, in one place (they are moving to the dev-only package rds_override_local).
-from rds_override_tools.local import organization, settings
-from rds_override_tools.local.api_calls import ApiCallAttempt, ApiCallRecorder, api_call_recorder
-from rds_override_tools.local.cloud import emulator_server
+from rds_override_local import organization, settings
+from rds_override_local.api_calls import ApiCallAttempt, ApiCallRecorder, api_call_recorder
+from rds_override_local.cloud import emulator_server
 
 HOME = settings.REGION
 US = settings.OTHER_REGION
