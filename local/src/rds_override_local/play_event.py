@@ -96,13 +96,6 @@ def play(cloud: LocalCloud, event: dict[str, Any]) -> Invocation:
     return stack.deliver({**event, "ResponseURL": cloud.function.response_url(str(event["RequestId"]))})
 
 
-def describe_default(cloud: LocalCloud, region: str) -> str:
-    """The default CA for new launches, and whether it is an override or the RDS system default."""
-    answer = cloud.rds(region).describe_certificates()
-    overridden = any(certificate.get("CustomerOverride") for certificate in answer["Certificates"])
-    return f"{answer['DefaultCertificateForNewLaunches']} ({'override' if overridden else 'system default'})"
-
-
 def report(invocation: Invocation, *, before: str, after: str, rds_calls: list[str]) -> list[str]:
     """The answer as CloudFormation would read it, then what changed in RDS."""
     answer = invocation.response
@@ -160,23 +153,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    (set by hand first: the override {override})")
         create = the_create_before(event)
         if create is not None:
-            before = describe_default(cloud, target)
+            before = str(cloud.default_ca(target))
             made = play(cloud, create)
             print(first_create_line(create, made, event))
             if made.status != "SUCCESS":
                 rds_calls = [call.action for call in cloud.rds_calls()]
                 print(
                     "\n".join(
-                        report(
-                            made, before=before, after=describe_default(cloud, target), rds_calls=rds_calls
-                        )
+                        report(made, before=before, after=str(cloud.default_ca(target)), rds_calls=rds_calls)
                     )
                 )
                 return 1
-        before = describe_default(cloud, target)
+        before = str(cloud.default_ca(target))
         invocation = play(cloud, event)
         rds_calls = [call.action for call in cloud.rds_calls()]
-        lines = report(invocation, before=before, after=describe_default(cloud, target), rds_calls=rds_calls)
+        lines = report(invocation, before=before, after=str(cloud.default_ca(target)), rds_calls=rds_calls)
     print("\n".join(lines))
     return 0 if invocation.status == "SUCCESS" else 1
 
