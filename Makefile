@@ -47,8 +47,8 @@ RELEASE_BUILD := build/release
 RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
-	synth cdk-wheel stackset simulate-org clean distclean
+.PHONY: help install lock unit test lint format build demo invoke bench status bench-status deploy outputs delete \
+	release cdk-asset synth cdk-wheel stackset simulate-org clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -128,7 +128,6 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold
 	$(RUN) python tools/bench.py
 
 # The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
-.PHONY: status bench-status
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
 

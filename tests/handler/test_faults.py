@@ -20,7 +20,7 @@ import pytest
 
 import cfn_resource
 import index
-from harness import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
+from handler_support import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
 from rds_override_local.cloud import LocalCloud, local_cloud
@@ -125,7 +125,7 @@ def test_a_10_kb_error_message_becomes_a_truncated_reason_in_a_valid_body(
         raise RuntimeError("RDS said: " + "é" * 10_240)
 
     monkeypatch.setattr("rds_certificates.describe_certificates", fails)
-    answer = cfn.send("Create", V1).answer  # the harness checks: valid JSON, <= 4096 bytes, one answer
+    answer = cfn.send("Create", V1).answer  # handler_support checks: valid JSON, <= 4096 bytes, one answer
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("RDS said: ééé")
     assert answer["Reason"].endswith(cfn_resource.TRUNCATED)

@@ -24,7 +24,7 @@ import declarations
 import index
 import ledger
 from declarations import FREE_LOCK_VALUE, LockHolder, lock_name, lock_value, parameter_name
-from harness import (
+from handler_support import (
     ACCOUNT,
     OTHER_REGION,
     REGION,
@@ -43,7 +43,7 @@ from harness import (
     records,
     withdrawals,
 )
-from harness import (
+from handler_support import (
     ledger as declarations_of,
 )
 from rds_override_local import rds_emulator as emulator

@@ -20,7 +20,7 @@ from moto import mock_aws
 
 import ledger
 from declarations import FREE_LOCK_VALUE, LockHolder, LockState, TakeLock, WaitForLock, decide_lock, lock_name
-from harness import lock_generations
+from handler_support import lock_generations
 
 REGION = "ap-northeast-3"  # a region no other test of this process uses
 T0 = 2_000_000_000.0
