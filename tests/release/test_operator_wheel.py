@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "src" / "rds_override_tools"
+# The operator commands, and the ledger's format they share with the function (lambda/rds_override_ledger).
+PACKAGES = {
+    "rds_override_tools": ROOT / "src" / "rds_override_tools",
+    "rds_override_ledger": ROOT / "lambda" / "rds_override_ledger",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +46,17 @@ def test_the_wheel_depends_on_boto3_and_tqdm_and_the_translator_only_as_the_stac
 
 
 def test_the_wheel_holds_the_operator_commands_and_none_of_the_stand_ins(wheel: zipfile.ZipFile) -> None:
-    packages = {
-        name.split("/")[0] for name in wheel.namelist() if not name.split("/")[0].endswith(".dist-info")
-    }
-    assert packages == {"rds_override_tools"}
-    modules = {name.removeprefix("rds_override_tools/") for name in wheel.namelist() if name.endswith(".py")}
-    assert modules == {path.name for path in PACKAGE.glob("*.py")}
-    for path in PACKAGE.glob("*.py"):
-        imports = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
-        assert not [line for line in imports if "rds_override_local" in line or "moto" in line], path.name
+    modules = {name for name in wheel.namelist() if not name.split("/")[0].endswith(".dist-info")}
+    assert {name.split("/")[0] for name in modules} == set(PACKAGES)
+    for package, source in PACKAGES.items():
+        assert {name.removeprefix(f"{package}/") for name in modules if name.startswith(f"{package}/")} == {
+            path.name for path in source.iterdir() if path.is_file()
+        }
+        for path in source.glob("*.py"):
+            imports = [
+                line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))
+            ]
+            assert not [line for line in imports if "rds_override_local" in line or "moto" in line], path
 
 
 def test_stackset_without_the_translator_names_the_extra_to_install() -> None:
