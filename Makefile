@@ -49,8 +49,9 @@ logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock unit test lint format build demo invoke bench deploy deploy-check outputs delete release cdk-asset \
-	synth cdk-wheel stackset member-roles simulate-org mutate clean distclean
+.PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status deploy \
+	deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles simulate-org mutate clean \
+	distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -135,7 +136,6 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold
 	$(RUN) python tools/bench.py
 
 # The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name RdsCertificateOverrideAudit --json"
-.PHONY: status status-demo bench-status
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
 

@@ -120,7 +120,7 @@ def per_event(stack: LocalCloud, recorder: ApiCallRecorder, rounds: int) -> list
         physical_id = None
         for request_type, properties, needs_id, old in steps:
             recorder.take()
-            invocation = stack.send(
+            invocation = stack.demo_stack.send(
                 request_type,
                 properties,
                 physical_id=physical_id if needs_id else None,

@@ -1,27 +1,10 @@
 """`make stackset`: template.yaml as a template that a service-managed CloudFormation StackSet accepts.
 
-Service-managed StackSets reject templates that use macros, and the SAM transform is one. So template.yaml
-is translated here, at package time, by the SAM translator that SAM CLI itself runs (samtranslator, no AWS
-call: the template uses no managed policies), into plain CloudFormation. Everything the function is
-(runtime, architecture, memory, timeout, role and policies, log group, event invoke config) therefore comes
-from template.yaml through the same translation CloudFormation's SAM transform would do, with nothing listed
-by hand here. Synthesizing from the CDK construct instead was the other way; it would need the CDK toolchain
-(Node, jsii) to package and would have to undo the construct's asset and bootstrap plumbing.
-
-What this adds to the translation, and why:
-- The function's code comes from the CodeBucket/CodeKey parameters: Lambda reads it from one bucket in the
-  StackSet's home region that the Organization may read. The zip is copied beside the template under a name
-  that carries its digest (the CodeKey default), so new code is a new key and an update-stack-set updates
-  the function.
-- One stack instance per account, in the home region, manages every chosen region through the `Region`
-  property: template.yaml's one Custom::RdsCertificateOverride becomes one per region
-  (`RdsCertificateOverrideEuWest1`, ...), with the same properties plus `Region`.
-- The regions are a package-time list (`make stackset REGIONS="..."`), checked against the SDK's RDS regions
-  of the partition. A deploy-time parameter was not chosen: CloudFormation Conditions have no "list contains"
-  (Fn::Contains exists only in Rules) and Fn::ForEach needs the AWS::LanguageExtensions transform, which a
-  service-managed StackSet rejects like any other. Adding a region is regenerating and update-stack-set.
-- SAM's traces go: the Transform, the build metadata (BuildMethod), the `lambda:createdBy: SAM` tag, the
-  SAR metadata that only `sam publish` reads.
+template.yaml is translated by the SAM translator (no AWS call) into plain CloudFormation; its one
+Custom::RdsCertificateOverride becomes one per chosen region (`Region` property), the function's code comes
+from the CodeBucket/CodeKey parameters (the key carries the zip's digest), and SAM's traces go. Why it is
+made this way: README.md, "Roll out to an Organization". It needs the `stackset` extra (the SAM
+translator).
 
 Use `python -m rds_override_tools.stackset --help`. Simulations and tests call `generate()`, then
 `region_overrides()` (the resources as written) or `override_properties()` (what each one sends its function).
@@ -45,9 +28,17 @@ from typing import Any
 
 import boto3
 import botocore.session
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
-from samtranslator.yaml_helper import yaml_parse
+
+try:
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        "rds_override_tools.stackset needs the SAM translator: install the `stackset` extra "
+        "(pip install 'rds-certificate-override[stackset]')",
+        name=missing.name,
+    ) from missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_TEMPLATE = ROOT / "template.yaml"

@@ -156,7 +156,7 @@ def test_the_provider_function_settings() -> None:
             "Handler": "index.handler",
             "Timeout": 120,
             "MemorySize": 256,
-            # No reserved concurrency: it fails the deploy in accounts whose concurrency quota is 10.
+            # No reserved concurrency (docs/design.md).
             "ReservedConcurrentExecutions": Match.absent(),
             "Role": {"Fn::GetAtt": [role_id, "Arn"]},
             "LoggingConfig": {"LogFormat": "Text", "LogGroup": {"Ref": log_group_id}},

@@ -17,6 +17,7 @@ from cfnlint.api import ManualArgs, lint_file
 from cdk_support import RUNTIME_SDK, SNAPSHOT, CloudAssembly, normalized, only, resources_of
 from rds_certificate_override import asset_directory
 from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation import CloudFormation
 from rds_override_local.demo import run_demo
 
 pytestmark = pytest.mark.e2e
@@ -67,12 +68,12 @@ def test_the_synthesized_resource_creates_and_restores_on_delete(
     logical_id, resource = only(resources_of(template, "Custom::RdsCertificateOverride"))
     properties = {k: v for k, v in resource["Properties"].items() if k not in CLOUDFORMATION_PROPERTIES}
     assert properties["RestorePreviousOnDelete"] == "true"  # as CloudFormation would send it
-    stack.logical_id = logical_id
+    resource = CloudFormation(stack.function, logical_id=logical_id)
 
     stack.rds().modify_certificates(CertificateIdentifier="rds-ca-rsa2048-g1")  # someone's earlier override
-    created = stack.send("Create", properties)
+    created = resource.send("Create", properties)
     assert created.response is not None and created.response["Status"] == "SUCCESS", created.logs
-    assert stack.default_for_new_launches() == properties["CertificateIdentifier"]
+    assert stack.default_ca().certificate == properties["CertificateIdentifier"]
     data = created.response["Data"]
     # Every attribute the stack reads (its outputs' GetAtts) is one the function returned, and not empty.
     wanted = {
@@ -83,9 +84,9 @@ def test_the_synthesized_resource_creates_and_restores_on_delete(
     assert wanted and all(data.get(name) for name in wanted), (wanted, data)
     assert data["PreviousCertificateIdentifier"] == "rds-ca-rsa2048-g1"
 
-    deleted = stack.send("Delete", properties, physical_id=created.response["PhysicalResourceId"])
+    deleted = resource.send("Delete", properties, physical_id=created.response["PhysicalResourceId"])
     assert deleted.response is not None and deleted.response["Status"] == "SUCCESS", deleted.logs
-    assert stack.default_for_new_launches() == "rds-ca-rsa2048-g1"
+    assert stack.default_ca().certificate == "rds-ca-rsa2048-g1"
 
 
 def test_the_synthesized_template_passes_cfn_lint(example_assembly: CloudAssembly) -> None:

@@ -30,7 +30,7 @@ from moto import mock_aws  # noqa: E402
 
 import cfn_resource  # noqa: E402
 import index  # noqa: E402
-from harness import SIGNATURE  # noqa: E402
+from handler_support import SIGNATURE  # noqa: E402
 from rds_override_local import rds_emulator  # noqa: E402
 from rds_override_local.cloudformation import CloudFormation, InProcessFunction  # noqa: E402
 

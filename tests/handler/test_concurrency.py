@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness import lock_generations, lock_is_free
+from handler_support import lock_generations, lock_is_free
 from rds_override_local import settings
 from rds_override_local.cloud import LocalCloud, local_cloud
 from rds_override_local.cloudformation import CloudFormation

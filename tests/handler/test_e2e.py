@@ -78,15 +78,15 @@ def test_the_artifact_has_bytecode_for_the_runtime_only() -> None:
 
 def test_no_log_line_holds_the_response_url_at_debug(stack: LocalCloud) -> None:
     stack.function.env["POWERTOOLS_LOG_LEVEL"] = "DEBUG"
-    created = stack.send("Create", V1)
+    created = stack.demo_stack.send("Create", V1)
     physical_id = created.response["PhysicalResourceId"]
     invocations = [
         created,
-        stack.send(
+        stack.demo_stack.send(
             "Update", {"CertificateIdentifier": "rds-ca-2019"}, physical_id=physical_id, old_properties=V1
         ),
-        stack.send("Delete", V1, physical_id=physical_id),
-        stack.send("Create", {"CertificateIdentifer": "typo"}),
+        stack.demo_stack.send("Delete", V1, physical_id=physical_id),
+        stack.demo_stack.send("Create", {"CertificateIdentifer": "typo"}),
     ]
     assert '"level":"DEBUG"' in created.logs, "the function must really log at DEBUG"
     for invocation in invocations:
@@ -98,7 +98,7 @@ def test_no_log_line_holds_the_response_url_at_debug(stack: LocalCloud) -> None:
 
 
 def test_an_init_failure_answers_failed_with_a_physical_id(stack: LocalCloud) -> None:
-    invocation = stack.send("Create", V1, env={"AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
+    invocation = stack.demo_stack.send("Create", V1, env={"AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
     assert invocation.response is not None
     assert invocation.response["Status"] == "FAILED"
     assert "AWS_REGION is not set" in invocation.response["Reason"]
@@ -108,7 +108,7 @@ def test_an_init_failure_answers_failed_with_a_physical_id(stack: LocalCloud) ->
 def test_a_failed_put_of_the_answer_is_retried(stack: LocalCloud) -> None:
     stack.server.fail_next(1, "http500")
     stack.server.fail_next(1, "reset")
-    invocation = stack.send("Create", V1)
+    invocation = stack.demo_stack.send("Create", V1)
     assert invocation.response is not None
     assert invocation.response["Status"] == "SUCCESS"
     assert stack.server.failed_attempts(invocation.request_id) == 2

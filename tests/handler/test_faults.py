@@ -20,7 +20,7 @@ import pytest
 
 import cfn_resource
 import index
-from harness import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
+from handler_support import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
 from rds_override_local.cloud import LocalCloud, local_cloud
@@ -125,7 +125,7 @@ def test_a_10_kb_error_message_becomes_a_truncated_reason_in_a_valid_body(
         raise RuntimeError("RDS said: " + "é" * 10_240)
 
     monkeypatch.setattr("rds_certificates.describe_certificates", fails)
-    answer = cfn.send("Create", V1).answer  # the harness checks: valid JSON, <= 4096 bytes, one answer
+    answer = cfn.send("Create", V1).answer  # handler_support checks: valid JSON, <= 4096 bytes, one answer
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("RDS said: ééé")
     assert answer["Reason"].endswith(cfn_resource.TRUNCATED)
@@ -235,12 +235,12 @@ def assert_answered_without_leaking(stack: LocalCloud, invocation: Invocation) -
 def test_running_out_of_time_answers_failed_before_the_deadline(stack: LocalCloud) -> None:
     stack.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 2
     emulator.inject_delay("DescribeCertificates", stack.function.timeout_s + 1)
-    invocation = stack.send("Create", V1)
+    invocation = stack.demo_stack.send("Create", V1)
     answer = assert_answered_without_leaking(stack, invocation)
     assert answer["Status"] == "FAILED"
     assert "about to time out" in str(answer["Reason"])
     assert str(answer["PhysicalResourceId"]).startswith("rds-certificate-override:create-failed:")
-    assert stack.default_for_new_launches() == "rds-ca-rsa2048-g1"
+    assert stack.default_ca().certificate == "rds-ca-rsa2048-g1"
 
 
 @pytest.mark.parametrize(
@@ -255,7 +255,7 @@ def test_an_init_failure_answers_failed(stack: LocalCloud, env: dict[str, str], 
         ("Create", None),
         ("Delete", "rds-certificate-override:v1:eu-west-1:-:ab"),
     ):
-        invocation = stack.send(request_type, V1, physical_id=physical_id, env=env)
+        invocation = stack.demo_stack.send(request_type, V1, physical_id=physical_id, env=env)
         answer = assert_answered_without_leaking(stack, invocation)
         assert answer["Status"] == "FAILED"
         assert reason in str(answer["Reason"])
@@ -267,30 +267,30 @@ def test_an_init_failure_answers_failed(stack: LocalCloud, env: dict[str, str], 
 def test_a_failed_put_from_the_function_is_retried(stack: LocalCloud) -> None:
     stack.server.fail_next(1, "http500")
     stack.server.fail_next(1, "reset")
-    invocation = stack.send("Create", V1)
+    invocation = stack.demo_stack.send("Create", V1)
     assert assert_answered_without_leaking(stack, invocation)["Status"] == "SUCCESS"
     assert stack.server.failed_attempts(invocation.request_id) == 2
 
 
 def test_the_same_create_delivered_twice_to_cold_instances_keeps_the_override(stack: LocalCloud) -> None:
-    first = stack.send("Create", V1)
-    second = stack.send("Create", V1)
+    first = stack.demo_stack.send("Create", V1)
+    second = stack.demo_stack.send("Create", V1)
     for invocation in (first, second):
         assert assert_answered_without_leaking(stack, invocation)["Status"] == "SUCCESS"
     assert stack.rds_calls() == [(REGION, "DescribeCertificates")], (
         "the override already stands: nothing to modify"
     )
-    assert stack.default_for_new_launches() == "rds-ca-rsa4096-g1"
+    assert stack.default_ca().certificate == "rds-ca-rsa4096-g1"
 
 
 def test_a_placeholder_delete_while_a_create_is_in_flight_removes_nothing(stack: LocalCloud) -> None:
     emulator.inject_delay("DescribeCertificates", 2.0)  # the Create's first call
     created: list[Invocation] = []
-    create = threading.Thread(target=lambda: created.append(stack.send("Create", V1)))
+    create = threading.Thread(target=lambda: created.append(stack.demo_stack.send("Create", V1)))
     create.start()
     time.sleep(1.0)
-    deleted = stack.send("Delete", V1, physical_id="Override")
+    deleted = stack.demo_stack.send("Delete", V1, physical_id="Override")
     create.join()
     assert assert_answered_without_leaking(stack, deleted)["Status"] == "SUCCESS"
     assert assert_answered_without_leaking(stack, created[0])["Status"] == "SUCCESS"
-    assert stack.default_for_new_launches() == "rds-ca-rsa4096-g1"
+    assert stack.default_ca().certificate == "rds-ca-rsa4096-g1"

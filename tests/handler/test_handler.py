@@ -16,7 +16,7 @@ from crhelper import CfnResource, log_helper, resource_helper
 
 import cfn_resource
 import index
-from harness import (
+from handler_support import (
     ACCOUNT,
     OTHER_REGION,
     REGION,

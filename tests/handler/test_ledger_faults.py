@@ -24,7 +24,7 @@ from moto.ssm.models import SimpleSystemManagerBackend
 
 import index
 import ledger
-from harness import (
+from handler_support import (
     ACCOUNT,
     OTHER_REGION,
     REGION,
@@ -43,7 +43,7 @@ from harness import (
     records,
     withdrawals,
 )
-from harness import (
+from handler_support import (
     ledger as declarations_of,
 )
 from rds_override_ledger import declarations

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 import aws_sdk
 import index
-from harness import (
+from handler_support import (
     ACCOUNT,
     OTHER_REGION,
     REGION,

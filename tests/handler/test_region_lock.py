@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from moto import mock_aws
 
 import ledger
-from harness import lock_generations
+from handler_support import lock_generations
 from rds_override_ledger.declarations import (
     FREE_LOCK_VALUE,
     Declaration,

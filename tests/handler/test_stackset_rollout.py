@@ -8,8 +8,8 @@ import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.ssm.models import SimpleSystemManagerBackend
 
-from harness import CloudFormation, rds_calls
-from harness import override as override_in
+from handler_support import CloudFormation, rds_calls
+from handler_support import override as override_in
 from rds_override_tools.stackset import generate, override_properties
 
 

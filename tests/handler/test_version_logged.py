@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness import V1, CloudFormation
+from handler_support import V1, CloudFormation
 from version import __version__
 
 

@@ -17,6 +17,6 @@ def test_a_cloud_starts_empty_after_another_one() -> None:
         assert second.client("cloudformation").describe_stacks()["Stacks"] == []
         answer = second.rds().describe_certificates()
         assert not any(certificate.get("CustomerOverride") for certificate in answer["Certificates"])
-        assert second.default_for_new_launches() == "rds-ca-rsa2048-g1"
+        assert second.default_ca().certificate == "rds-ca-rsa2048-g1"
         assert second.client("ssm").describe_parameters()["Parameters"] == []
         second.stack("team-a")  # the name is free again

@@ -161,8 +161,7 @@ class Provider(Construct):
             memory_size=MEMORY_MB,
             description=DESCRIPTION,
             role=self.role,
-            # No reserved concurrency: it fails the deploy in accounts whose concurrency quota is 10 (new
-            # and Control Tower accounts). Concurrent events for one region are serialised by the region lock.
+            # No reserved concurrency, on purpose: docs/design.md, "No reserved concurrency".
             # The function always answers CloudFormation itself; a retried event could only act after
             # CloudFormation has moved on, changing an override no stack owns.
             retry_attempts=0,

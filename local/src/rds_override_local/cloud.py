@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -22,38 +24,72 @@ from . import rds_emulator, settings
 from .cloudformation import CloudFormation, FreshProcessFunction, ResponseServer
 
 
-class LocalCloud(CloudFormation):
-    """A ``CloudFormation`` whose function runs in fresh processes against the RDS emulator's endpoint."""
+@dataclass(frozen=True)
+class DefaultCA:
+    """A region's default CA for new DB instances, as DescribeCertificates tells it."""
 
-    function: FreshProcessFunction
+    certificate: str
+    """``DefaultCertificateForNewLaunches``."""
+    overridden: bool
+    """Whether it is a customer override rather than the RDS system default."""
+
+    def __str__(self) -> str:
+        return f"{self.certificate} ({'override' if self.overridden else 'system default'})"
+
+
+class LocalCloud:
+    """The RDS emulator's endpoint, the function (in fresh processes) and the stacks that send it requests."""
 
     def __init__(self, function: FreshProcessFunction, *, rds_endpoint: str, region: str) -> None:
-        super().__init__(function)
+        self.function = function
         self.rds_endpoint = rds_endpoint
         self.region = region
-        self._clients: dict[str, Any] = {}
+        self.demo_stack = CloudFormation(function)
+        """The requests of the demo's stack (settings.STACK_ID), which the emulator's CloudFormation does not
+        hold; ``stack()`` makes one it holds."""
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def server(self) -> ResponseServer:
         """Where the function answers: every attempt and answer it received."""
         return self.function.server
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A client of the emulator (one per service and region, made once)."""
-        key = f"{service}/{region or self.region}"
-        if key not in self._clients:
-            self._clients[key] = boto3.client(
-                service,  # type: ignore[call-overload]
-                region_name=region or self.region,
-                endpoint_url=self.rds_endpoint,
-                aws_access_key_id=settings.DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=settings.DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
-        return self._clients[key]
+    def client(
+        self, service: str, region: str | None = None, *, credentials: Mapping[str, str] | None = None
+    ) -> Any:
+        """A client of the emulator (one per service, region and credentials, made once): with the dummy
+        credentials of the default account, or ``credentials`` (``AWS_ACCESS_KEY_ID``,
+        ``AWS_SECRET_ACCESS_KEY`` and, when given, ``AWS_SESSION_TOKEN``) of another one."""
+        keys = credentials or settings.DUMMY_CREDENTIALS
+        key = (service, region or self.region, keys["AWS_ACCESS_KEY_ID"])
+        with self._clients_lock:
+            if key not in self._clients:
+                self._clients[key] = boto3.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=key[1],
+                    endpoint_url=self.rds_endpoint,
+                    aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=keys.get("AWS_SESSION_TOKEN"),
+                )
+            return self._clients[key]
 
     def rds(self, region: str | None = None) -> Any:
         """RDS, as "another team" would use it."""
         return self.client("rds", region)
+
+    def default_ca(self, region: str | None = None) -> DefaultCA:
+        """The region's default CA for new DB instances, and whether it is an override."""
+        answer = self.rds(region).describe_certificates()
+        return DefaultCA(
+            certificate=str(answer["DefaultCertificateForNewLaunches"]),
+            overridden=any(certificate.get("CustomerOverride") for certificate in answer["Certificates"]),
+        )
+
+    def rds_calls(self) -> list[rds_emulator.RDSCall]:
+        """The RDS calls the last request made, every HTTP attempt (so retries count)."""
+        return rds_emulator.calls()
 
     def stack(self, name: str, *, logical_id: str = settings.LOGICAL_ID) -> CloudFormation:
         """A new stack in the emulator's CloudFormation (so the function can tell it is live), and its
@@ -64,9 +100,6 @@ class LocalCloud(CloudFormation):
     def delete_stack(self, stack: CloudFormation) -> None:
         """The stack is gone (after its resources' Delete requests, or with a resource retained)."""
         self.client("cloudformation").delete_stack(StackName=stack.stack_id)
-
-    def default_for_new_launches(self, region: str | None = None) -> str:
-        return str(self.rds(region).describe_certificates()["DefaultCertificateForNewLaunches"])
 
 
 # A stack needs one resource: one that moto models (it warns about those it does not) and nothing reads.
@@ -81,18 +114,6 @@ def create_stack(cloudformation: Any, name: str) -> str:
         "StackId"
     ]
     return stack_id
-
-
-def function_environment(moto_endpoint: str, *, region: str, log_level: str) -> dict[str, str]:
-    """The function's environment as template.yaml sets it, every AWS call it makes sent to moto's server
-    (AWS_ENDPOINT_URL covers every service, so none can reach AWS)."""
-    return {
-        **settings.DUMMY_CREDENTIALS,
-        "AWS_REGION": region,
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "POWERTOOLS_SERVICE_NAME": settings.SERVICE_NAME,
-        "POWERTOOLS_LOG_LEVEL": log_level,
-    }
 
 
 @contextmanager
@@ -129,7 +150,15 @@ def local_cloud(
         function = FreshProcessFunction(
             server,
             list(code_dirs),
-            env=function_environment(endpoint, region=region, log_level=log_level),
+            # The function's settings as template.yaml makes them; AWS_ENDPOINT_URL sends every AWS call
+            # it makes (every service) to moto's server, so none can reach AWS.
+            env={
+                **settings.DUMMY_CREDENTIALS,
+                "AWS_REGION": region,
+                "AWS_ENDPOINT_URL": endpoint,
+                "POWERTOOLS_SERVICE_NAME": settings.SERVICE_NAME,
+                "POWERTOOLS_LOG_LEVEL": log_level,
+            },
             python=python,
         )
         yield LocalCloud(function, rds_endpoint=endpoint, region=region)

@@ -35,10 +35,7 @@ def _show(step: int, title: str, invocation: Invocation, rds_calls: list[RDSCall
 
 def default_shown(cloud: LocalCloud) -> str:
     """The default for new DB instances, and whether it is an override or the system default."""
-    answer = cloud.rds().describe_certificates()
-    default = answer["DefaultCertificateForNewLaunches"]
-    overridden = any(c.get("CustomerOverride") for c in answer["Certificates"])
-    return f"DefaultCertificateForNewLaunches = {default} ({'override' if overridden else 'system default'})"
+    return f"DefaultCertificateForNewLaunches = {cloud.default_ca()}"
 
 
 OVERRIDE_RSA4096 = "DefaultCertificateForNewLaunches = rds-ca-rsa4096-g1 (override)"

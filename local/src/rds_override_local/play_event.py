@@ -98,19 +98,14 @@ def play(cloud: LocalCloud, event: dict[str, Any]) -> Invocation:
     return stack.deliver({**event, "ResponseURL": cloud.function.response_url(str(event["RequestId"]))})
 
 
-def describe_default(cloud: LocalCloud, region: str) -> str:
-    """The default CA for new launches, and whether it is an override or the RDS system default.
-
-    Nothing is read in a region the SDK does not know (a misspelt `Region`): RDS has no endpoint there, and
-    the function refuses it before any call.
-    """
+def default_shown(cloud: LocalCloud, region: str) -> str:
+    """The region's default CA as the report shows it. Nothing is read in a region the SDK does not know (a
+    misspelt `Region`): RDS has no endpoint there, and the function refuses it before any call."""
     session = botocore.session.Session()
     partition = session.get_partition_for_region(cloud.region)
     if region not in session.get_available_regions("rds", partition, allow_non_regional=False):
         return f"(none: {region} is not an RDS region of partition {partition})"
-    answer = cloud.rds(region).describe_certificates()
-    overridden = any(certificate.get("CustomerOverride") for certificate in answer["Certificates"])
-    return f"{answer['DefaultCertificateForNewLaunches']} ({'override' if overridden else 'system default'})"
+    return str(cloud.default_ca(region))
 
 
 def report(invocation: Invocation, *, before: str, after: str, rds_calls: list[str]) -> list[str]:
@@ -170,23 +165,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    (set by hand first: the override {override})")
         create = the_create_before(event)
         if create is not None:
-            before = describe_default(cloud, target)
+            before = default_shown(cloud, target)
             made = play(cloud, create)
             print(first_create_line(create, made, event))
             if made.status != "SUCCESS":
                 rds_calls = [call.action for call in cloud.rds_calls()]
                 print(
                     "\n".join(
-                        report(
-                            made, before=before, after=describe_default(cloud, target), rds_calls=rds_calls
-                        )
+                        report(made, before=before, after=default_shown(cloud, target), rds_calls=rds_calls)
                     )
                 )
                 return 1
-        before = describe_default(cloud, target)
+        before = default_shown(cloud, target)
         invocation = play(cloud, event)
         rds_calls = [call.action for call in cloud.rds_calls()]
-        lines = report(invocation, before=before, after=describe_default(cloud, target), rds_calls=rds_calls)
+        lines = report(invocation, before=before, after=default_shown(cloud, target), rds_calls=rds_calls)
     print("\n".join(lines))
     return 0 if invocation.status == "SUCCESS" else 1
 

@@ -23,12 +23,10 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-
-import boto3
 
 from rds_override_local import organization, rds_emulator, settings
 from rds_override_local.cloud import LocalCloud, create_stack, local_cloud
@@ -65,14 +63,6 @@ def credentials_for(endpoint: str, account: str) -> dict[str, str]:
     }
 
 
-def _keys(env: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": env["AWS_SESSION_TOKEN"],
-    }
-
-
 class Rollout:
     """The StackSet's work for every account, on one emulator."""
 
@@ -86,9 +76,8 @@ class Rollout:
         )
 
     def client(self, instance: Instance, service: str, region: str = HOME_REGION) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service, region_name=region, endpoint_url=self.cloud.rds_endpoint, **_keys(instance.credentials)
-        )
+        """A client of the emulator in the instance's account."""
+        return self.cloud.client(service, region, credentials=instance.credentials)
 
     def requests(self, instance: Instance, request_type: str) -> list[dict[str, Any]]:
         """What CloudFormation sends the instance's function for each of its overrides."""

@@ -128,7 +128,8 @@ def inject_fault(
     """Make the next ``count`` calls of ``action`` (in ``region``, or any) fail with ``code``/``status``.
 
     ``count=None`` fails every call until :func:`clear_faults`. Typical: ``Throttling`` 400,
-    ``InternalFailure`` 500, ``ServiceUnavailable`` 503.
+    ``InternalFailure`` 500, ``ServiceUnavailable`` 503. botocore retries throttling codes and 5xx itself: a
+    client with default retries absorbs ``count=1``; ``Config(retries={"total_max_attempts": 1})`` sees it.
     """
     _check_action(action)
     _check_count(count)
@@ -142,7 +143,9 @@ def inject_fault(
 
 
 def inject_delay(action: str, seconds: float, count: int | None = 1, *, region: str | None = None) -> None:
-    """Make the next ``count`` calls of ``action`` (in ``region``, or any) wait ``seconds`` first."""
+    """Make the next ``count`` calls of ``action`` (in ``region``, or any) wait ``seconds`` first: over HTTP
+    in the server's request thread (a short client ``read_timeout`` then raises ``ReadTimeoutError``). A
+    delay and a fault on the same call both apply, delay first."""
     _check_action(action)
     _check_count(count)
     if seconds < 0:

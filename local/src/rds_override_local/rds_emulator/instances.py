@@ -29,7 +29,8 @@ from moto.rds.responses import RDSResponse
 
 from .models import rds_certificates_backends
 
-#: The CA that SQL Server does not accept (STYLE.md: an ecc384 default breaks SQL Server creates).
+#: The CA that SQL Server does not accept: an ecc384 default breaks SQL Server creates (its engine versions
+#: do not list it in SupportedCACertificateIdentifiers).
 SQL_SERVER_UNSUPPORTED = "rds-ca-ecc384-g1"
 
 # Moto's RDSResponse.create_db_instance, kept by install().

@@ -1,0 +1,17 @@
+"""The Makefile's shape: one `.PHONY` that lists every target the help shows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+MAKEFILE = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+
+
+def test_one_phony_lists_every_documented_target() -> None:
+    phonies = re.findall(r"^\.PHONY:((?:.*\\\n)*.*)$", MAKEFILE, re.MULTILINE)
+    assert len(phonies) == 1, "one .PHONY line"
+    phony = set(phonies[0].replace("\\\n", " ").split())
+    documented = set(re.findall(r"^([a-z-]+):.*## ", MAKEFILE, re.MULTILINE))
+    assert documented, "the help lists targets with `## text`"
+    assert documented == phony
