@@ -23,7 +23,7 @@ MODULES = ("rds_override_ledger/declarations.py", "ledger.py", "index.py")
 TESTS = (
     "unit/test_declarations.py",
     "handler/conftest.py",
-    "handler/harness.py",
+    "handler/handler_support.py",
     "handler/test_handler.py",
     "handler/test_ownership.py",
     "handler/test_ledger_faults.py",
