@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,14 +81,33 @@ def build_parser() -> argparse.ArgumentParser:
         "2 something could not be read (or bad input).",
     )
     _add_selection(status_parser)
-    status_parser.add_argument(
+    horizon = status_parser.add_mutually_exclusive_group()
+    horizon.add_argument(
         "--days",
         type=int,
-        default=90,
+        default=None,
         help="list DB instances whose server certificate expires within DAYS (90)",
     )
+    horizon.add_argument(
+        "--expiring-within",
+        type=int,
+        metavar="DAYS",
+        help="like --days, and exit 1 when the default CA, the override or any database's server certificate "
+        "expires within DAYS (for a scheduled job or a pipeline)",
+    )
     status_parser.add_argument(
-        "--json", action="store_true", help="print JSON (for pipelines) instead of the table"
+        "--format",
+        choices=["table", "json", "csv"],
+        default=None,
+        help="table (fits 120 columns; --wide for every column), json or csv (every column)",
+    )
+    status_parser.add_argument("--json", action="store_true", help="the same as --format json")
+    status_parser.add_argument("--wide", action="store_true", help="the table with every column")
+    status_parser.add_argument(
+        "--state",
+        type=_comma_list,
+        metavar="STATE[,STATE]",
+        help=f"only rows in these states ({', '.join(status.State)}); the exit status follows them",
     )
     status_parser.set_defaults(run=run_status)
 
@@ -225,9 +244,30 @@ def _open_fleet(
     return clients, plans
 
 
+def _validate_status(args: argparse.Namespace) -> None:
+    for option, value in (("--days", args.days), ("--expiring-within", args.expiring_within)):
+        if value is not None and value < 0:
+            raise UsageError(f"{option} must be 0 or more, not {value}")
+    args.days = args.expiring_within if args.expiring_within is not None else args.days
+    if args.days is None:
+        args.days = 90
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format}: choose one")
+    args.format = "json" if args.json else args.format or "table"
+    if args.wide and args.format != "table":
+        raise UsageError(f"--wide is for the table, not --format {args.format} (which has every column)")
+    if args.state is not None:
+        known = [str(state) for state in status.State]
+        unknown = [state for state in args.state if state not in known]
+        if unknown or not args.state:
+            raise UsageError(
+                f"--state: unknown {', '.join(unknown) or '(empty)'} (choose from {', '.join(known)})"
+            )
+        args.state = [status.State(state) for state in args.state]
+
+
 def run_status(args: argparse.Namespace) -> int:
-    if args.days < 0:
-        raise UsageError(f"--days must be 0 or more, not {args.days}")
+    _validate_status(args)
     _validate(args)
     opened = _open_fleet(args)
     if isinstance(opened, int):
@@ -253,13 +293,24 @@ def run_status(args: argparse.Namespace) -> int:
             on_total=grow,
             on_row=advance,
         )
-    if args.json:
-        print(status.report_json(rows, args.days, reader.now))
-    else:
-        print(status.report_table(rows, args.days))
     if args.role_name and all("cannot assume" in (row.error or "") for row in rows):
         print(f"{PROGRAM} status: --role-name {args.role_name}: no account could be reached", file=sys.stderr)
-    return status.exit_code(rows)
+    rows = status.filter_states(rows, args.state)
+    if args.format == "json":
+        print(status.report_json(rows, args.days, reader.now))
+    elif args.format == "csv":
+        print(status.report_csv(rows, args.days))
+    else:
+        print(status.report_table(rows, args.days, wide=args.wide))
+    code = status.exit_code(rows)
+    if args.expiring_within is not None:
+        horizon = reader.now + timedelta(days=args.expiring_within)
+        soon = [(row, what) for row in rows for what in status.expiring(row, horizon)]
+        for row, what in soon:
+            print(f"{PROGRAM} status: {row.account} {row.region}: {what}", file=sys.stderr)
+        if soon:
+            code = max(code, 1)
+    return code
 
 
 # RDS throttling during an apply: botocore's adaptive mode (client-side rate limiting on top of the standard

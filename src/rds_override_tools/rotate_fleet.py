@@ -16,19 +16,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_override_tools import aws, rotation
-from rds_override_tools.fleet import AccountPlan, FleetReader, Memo, describe_error, prepare_account
-from rds_override_tools.rotation import (
-    EngineFacts,
-    Item,
-    Options,
-    Outcome,
-    RegionError,
-    is_multi_az_cluster,
-    read_db_cluster,
-    read_db_instance,
-    read_engine_version,
-    read_maintenance_actions,
+from rds_override_tools.fleet import (
+    AccountPlan,
+    FleetReader,
+    describe_error,
+    prepare_account,
+    read_region_databases,
 )
+from rds_override_tools.rotation import Item, Options, Outcome, RegionError
 from rds_override_tools.status import LedgerError, Row
 
 # What the region-level reads may raise; anything else is a bug and surfaces.
@@ -43,18 +38,6 @@ class RotationReader:
         self.clients = reader.clients
         self.to = to
         self.options = options
-        self._engines: Memo[tuple[str, str, str], EngineFacts] = Memo()
-
-    def engine_facts(self, region: str, engine: str, version: str) -> EngineFacts:
-        """DescribeDBEngineVersions of one engine version (the same in every account of a region)."""
-
-        def describe() -> EngineFacts:
-            versions = self.clients.rds(region).describe_db_engine_versions(
-                Engine=engine, EngineVersion=version
-            )["DBEngineVersions"]
-            return read_engine_version(versions[0] if versions else None)
-
-        return self._engines.get((region, engine, version), describe)
 
     def declared(self, account: str, region: str) -> list[str]:
         """The CAs the region's live declarations declare (the ledger, read as `status` reads it)."""
@@ -81,38 +64,22 @@ class RotationReader:
         target, why = rotation.choose_target(self.to, declared, default, available)
         if target is None:
             return RegionError(account, region, why)
-        clusters = [
-            cluster
-            for page in rds.get_paginator("describe_db_clusters").paginate()
-            for cluster in page["DBClusters"]
-            if is_multi_az_cluster(cluster)
-        ]
-        multi_az = {cluster["DBClusterIdentifier"] for cluster in clusters}
-        databases = [
-            read_db_instance(instance, multi_az)
-            for page in rds.get_paginator("describe_db_instances").paginate()
-            for instance in page["DBInstances"]
-        ] + [read_db_cluster(cluster) for cluster in clusters]
-        maintenance = read_maintenance_actions(
-            resource
-            for page in rds.get_paginator("describe_pending_maintenance_actions").paginate()
-            for resource in page["PendingMaintenanceActions"]
-        )
+        found = read_region_databases(rds)
         proxies = [
             proxy["DBProxyName"]
             for page in rds.get_paginator("describe_db_proxies").paginate()
             for proxy in page["DBProxies"]
         ]
-        off_target = {(d.engine, d.engine_version) for d in databases if d.certificate != target}
-        engines = {key: self.engine_facts(region, *key) for key in sorted(off_target)}
+        off_target = {(d.engine, d.engine_version) for d in found.databases if d.certificate != target}
+        engines = {key: self.reader.engine_facts(account, region, *key) for key in sorted(off_target)}
         return rotation.plan_region(
             account,
             region,
             target=target,
             proposed=default,
-            databases=databases,
+            databases=found.databases,
             engines=engines,
-            maintenance=maintenance,
+            maintenance=found.maintenance,
             proxies=proxies,
             options=self.options,
         )

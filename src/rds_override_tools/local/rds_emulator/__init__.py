@@ -33,6 +33,12 @@ gives the instance the region's ``DefaultCertificateForNewLaunches``; instances 
 (``CAIdentifier``, and ``ValidTill``: the CA's unless arranged); ``DescribeDBEngineVersions`` answers with
 ``SupportedCACertificateIdentifiers`` (the catalog, less ``rds-ca-ecc384-g1`` for SQL Server).
 
+CA rotation (``rotation``): pending maintenance actions (list, apply),
+``SupportsCertificateRotationWithoutRestart``, Multi-AZ DB clusters with a CA, the CA as ``ModifyDBInstance``
+/ ``ModifyDBCluster`` change it (pending until the window unless ``ApplyImmediately``), instance states,
+and a gauge of concurrent write calls; see its docstring.
+Hooks: ``add_pending_maintenance_action``, ``set_instance_status``, ``max_in_flight``.
+
 Nothing is patched into moto at import: call ``install()`` (idempotent) before the first request.
 
 Modules: ``models`` (catalog, certificates, the backend), ``responses`` (the two actions),
@@ -98,7 +104,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.responses import RDSResponse
 
-from . import hooks, instances, responses
+from . import hooks, instances, responses, rotation
 from .exceptions import CertificateNotFoundFault, InjectedFault
 from .hooks import (
     RDSCall,
@@ -120,6 +126,7 @@ from .models import (
     RDSCertificatesBackend,
     rds_certificates_backends,
 )
+from .rotation import add_pending_maintenance_action, max_in_flight, set_instance_status
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -131,14 +138,17 @@ __all__ = [
     "RDSCall",
     "RDSCertificatesBackend",
     "add_certificate",
+    "add_pending_maintenance_action",
     "calls",
     "clear_faults",
     "current_override",
     "inject_delay",
     "inject_fault",
     "install",
+    "max_in_flight",
     "rds_certificates_backends",
     "reset_calls",
+    "set_instance_status",
     "set_override",
     "set_server_certificate_valid_till",
     "set_system_default",
@@ -161,3 +171,4 @@ def install() -> None:
         patched.modify_certificates = responses.modify_certificates
         patched.call_action = hooks.call_action_with_hooks
         instances.install(patched)
+        rotation.install(patched)
