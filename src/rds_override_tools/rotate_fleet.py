@@ -135,7 +135,7 @@ def apply_plan(
     max_concurrent: int,
     concurrency: int,
     on_result: Callable[[Item], object] = lambda _item: None,
-    sender: Callable[[aws.Clients, Item, Options], Item] = send,
+    sender: Callable[[aws.Clients, Item, Options], Item] | None = None,
 ) -> tuple[list[Item], bool]:
     """Send every planned item: account-regions side by side (`concurrency`), at most `max_concurrent`
     changes at a time within each. Returns (every item with its outcome, interrupted).
@@ -143,6 +143,7 @@ def apply_plan(
     Ctrl-C (KeyboardInterrupt in this thread, also from `on_result`) stops new changes: the ones in flight
     finish and are recorded as what they did, the rest are `not-started`, and this returns normally.
     """
+    sender = sender or send
     stop = threading.Event()
     results: queue.Queue[Item] = queue.Queue()
     by_region: dict[tuple[str, str], list[Item]] = {}

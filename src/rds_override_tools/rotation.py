@@ -114,7 +114,10 @@ def read_db_cluster(cluster: Mapping[str, Any]) -> Database:
         certificate=cluster.get("CertificateDetails", {}).get("CAIdentifier")
         or cluster.get("CACertificateIdentifier"),
         status=cluster.get("Status", ""),
-        pending_certificate=cluster.get("PendingModifiedValues", {}).get("CACertificateIdentifier"),
+        # ClusterPendingModifiedValues carries the CA as CertificateDetails.CAIdentifier
+        pending_certificate=cluster.get("PendingModifiedValues", {})
+        .get("CertificateDetails", {})
+        .get("CAIdentifier"),
         maintenance_window=cluster.get("PreferredMaintenanceWindow"),
         valid_till=cluster.get("CertificateDetails", {}).get("ValidTill"),
     )

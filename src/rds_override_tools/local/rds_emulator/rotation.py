@@ -12,7 +12,8 @@
   ``CertificateRotationRestart=false`` where the engine version cannot rotate without a restart ->
   ``InvalidParameterCombination``; an instance that is not ``available`` -> ``InvalidDBInstanceState``.
   ``ApplyImmediately`` true changes the CA at once (moto's behaviour); false leaves it and shows the new CA in
-  ``PendingModifiedValues.CACertificateIdentifier`` (the window never comes). A pending rotation action of the
+  ``PendingModifiedValues.CACertificateIdentifier`` (a cluster's: ``PendingModifiedValues.CertificateDetails
+  .CAIdentifier``); the window never comes. A pending rotation action of the
   resource is dropped when its CA changes.
 - Multi-AZ DB clusters (``CreateDBCluster`` with ``DBClusterInstanceClass``, engine ``mysql``/``postgres``)
   get a CA: ``CACertificateIdentifier`` or the region's default for new launches, shown as
@@ -277,9 +278,15 @@ def create_db_cluster(self: RDSResponse) -> ActionResult:
     return result
 
 
-def _pending_modified_values(resource: DBInstance | DBCluster) -> dict[str, Any] | None:
-    pending = getattr(resource, _PENDING, None)
+def _pending_modified_values(instance: DBInstance) -> dict[str, Any] | None:
+    pending = getattr(instance, _PENDING, None)
     return {"CACertificateIdentifier": pending} if pending else None
+
+
+def _cluster_pending_modified_values(cluster: DBCluster) -> dict[str, Any] | None:
+    """A cluster's pending CA: ``ClusterPendingModifiedValues.CertificateDetails.CAIdentifier``."""
+    pending = getattr(cluster, _PENDING, None)
+    return {"CertificateDetails": {"CAIdentifier": pending}} if pending else None
 
 
 def _cluster_certificate_details(cluster: DBCluster) -> dict[str, Any] | None:
@@ -342,5 +349,5 @@ def install(patched: Any) -> None:
     instance_class: Any = DBInstance
     instance_class.pending_modified_values = property(_pending_modified_values)
     cluster_class: Any = DBCluster
-    cluster_class.pending_modified_values = property(_pending_modified_values)
+    cluster_class.pending_modified_values = property(_cluster_pending_modified_values)
     cluster_class.certificate_details = property(_cluster_certificate_details)
