@@ -128,12 +128,18 @@ bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold
 	$(RUN) python tools/bench.py
 
 # The operator's command (src/rds_override_tools), e.g. make status ARGS="--organization --role-name Audit --json"
-.PHONY: status bench-status
+.PHONY: status bench-status rotate bench-rotate
 status: $(VENV_STAMP) ## Fleet report: per account and region, the RDS default CA against the ledger (ARGS=...)
 	$(RUN) rds-certificate-override status $(ARGS)
 
 bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
 	$(RUN) python tools/bench_status.py $(ARGS)
+
+rotate: $(VENV_STAMP) ## Plan (or --apply) the move of every database to its region's CA (ARGS=...)
+	$(RUN) rds-certificate-override rotate $(ARGS)
+
+bench-rotate: $(VENV_STAMP) ## Time `rotate`'s plan over 50 accounts x 17 regions x 10 databases; measure --max-concurrent
+	$(RUN) python tools/bench_rotate.py $(ARGS)
 
 deploy: $(BUILD_STAMP) ## Deploy template.yaml to your AWS account (sam deploy --guided)
 	$(RUN) sam deploy --guided

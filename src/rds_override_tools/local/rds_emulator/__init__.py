@@ -37,7 +37,8 @@ CA rotation (``rotation``): pending maintenance actions (list, apply),
 ``SupportsCertificateRotationWithoutRestart``, Multi-AZ DB clusters with a CA, the CA as ``ModifyDBInstance``
 / ``ModifyDBCluster`` change it (pending until the window unless ``ApplyImmediately``), instance states,
 and a gauge of concurrent write calls; see its docstring.
-Hooks: ``add_pending_maintenance_action``, ``set_instance_status``, ``max_in_flight``.
+Hooks: ``add_pending_maintenance_action``, ``restrict_engine_version``, ``set_instance_status``,
+``max_in_flight``.
 
 Nothing is patched into moto at import: call ``install()`` (idempotent) before the first request.
 
@@ -126,7 +127,12 @@ from .models import (
     RDSCertificatesBackend,
     rds_certificates_backends,
 )
-from .rotation import add_pending_maintenance_action, max_in_flight, set_instance_status
+from .rotation import (
+    add_pending_maintenance_action,
+    max_in_flight,
+    restrict_engine_version,
+    set_instance_status,
+)
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -148,6 +154,7 @@ __all__ = [
     "max_in_flight",
     "rds_certificates_backends",
     "reset_calls",
+    "restrict_engine_version",
     "set_instance_status",
     "set_override",
     "set_server_certificate_valid_till",

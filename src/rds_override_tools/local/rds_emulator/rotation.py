@@ -20,6 +20,8 @@
   ``CertificateDetails`` (``CAIdentifier``, ``ValidTill``).
 - ``DescribeDBEngineVersions`` gains ``SupportsCertificateRotationWithoutRestart``: true for MySQL, MariaDB,
   PostgreSQL and Aurora, false for the others (SQL Server, Oracle, Db2), as a fixed emulator rule.
+- ``restrict_engine_version`` arranges an engine version that accepts only some CAs (its
+  ``SupportedCACertificateIdentifiers``), to have engines that do not support a target.
 - ``set_instance_status`` arranges an instance's ``DBInstanceStatus`` (``modifying``, ``stopped``...).
 - ``max_in_flight()``: the most write calls (``ModifyDBInstance``, ``ModifyDBCluster``,
   ``ApplyPendingMaintenanceAction``) that were in progress at the same time, per (account, region), since the
@@ -76,6 +78,7 @@ class _RotationBackend(BaseBackend):
         super().__init__(region_name, account_id)
         self.lock = threading.Lock()
         self.actions: dict[str, dict[str, dict[str, Any]]] = {}  # resource ARN -> action -> details
+        self.engine_certificates: dict[tuple[str, str], list[str]] = {}  # (engine, version) -> supported CAs
 
 
 _rotation_backends: BackendDict[_RotationBackend] = BackendDict(_RotationBackend, "rds")
@@ -135,6 +138,23 @@ def add_pending_maintenance_action(
     backend = _rotation_backends[account_id][region]
     with backend.lock:
         backend.actions.setdefault(resource_arn, {})[action] = details
+
+
+def restrict_engine_version(
+    account_id: str, region: str, engine: str, version: str, certificates: list[str]
+) -> None:
+    """Arrange that one engine version accepts only ``certificates`` in one account and region (its
+    ``SupportedCACertificateIdentifiers``; a CA change to any other is refused)."""
+    backend = _rotation_backends[account_id][region]
+    with backend.lock:
+        backend.engine_certificates[(engine, version)] = list(certificates)
+
+
+def _supported(account_id: str, region: str, engine: str, version: str) -> list[str]:
+    backend = _rotation_backends[account_id][region]
+    with backend.lock:
+        restricted = backend.engine_certificates.get((engine, version))
+    return restricted if restricted is not None else supported_ca_certificates(account_id, region, engine)
 
 
 def set_instance_status(account_id: str, region: str, db_instance_identifier: str, status: str) -> None:
@@ -217,8 +237,10 @@ def apply_pending_maintenance_action(self: RDSResponse) -> ActionResult:
     return ActionResult({"ResourcePendingMaintenanceActions": answer})
 
 
-def _check_ca_change(account_id: str, region: str, engine: str, ca: str, restart: bool | None) -> None:
-    if ca not in supported_ca_certificates(account_id, region, engine):
+def _check_ca_change(
+    account_id: str, region: str, engine: str, version: str, ca: str, *, restart: bool | None = None
+) -> None:
+    if ca not in _supported(account_id, region, engine, version):
         raise InvalidParameterCombination(f"The engine {engine} does not support CA certificate {ca}")
     if restart is False and not rotates_without_restart(engine):
         raise InvalidParameterCombination(
@@ -242,8 +264,9 @@ def modify_db_instance(self: RDSResponse) -> ActionResult:
             self.current_account,
             self.region,
             database.engine,
+            database.engine_version,
             ca,
-            self.params.get("CertificateRotationRestart"),
+            restart=self.params.get("CertificateRotationRestart"),
         )
         if not self.params.get("ApplyImmediately"):
             del self.params["CACertificateIdentifier"]
@@ -259,7 +282,7 @@ def modify_db_cluster(self: RDSResponse) -> ActionResult:
     if ca:
         identifier = self.params.get("DBClusterIdentifier")
         cluster = self.backend.describe_db_clusters(identifier)[0]
-        _check_ca_change(self.current_account, self.region, cluster.engine, ca, None)
+        _check_ca_change(self.current_account, self.region, cluster.engine, cluster.engine_version, ca)
         if self.params.get("ApplyImmediately"):
             _set_ca(cluster, ca)
             _drop_rotation_action(self.current_account, self.region, cluster.db_cluster_arn)
@@ -306,6 +329,9 @@ def describe_db_engine_versions(self: RDSResponse) -> ActionResult:
     answer: Any = result.result
     for version in answer["DBEngineVersions"]:
         version["SupportsCertificateRotationWithoutRestart"] = rotates_without_restart(version["Engine"])
+        version["SupportedCACertificateIdentifiers"] = _supported(
+            self.current_account, self.region, version["Engine"], version["EngineVersion"]
+        )
     return result
 
 
