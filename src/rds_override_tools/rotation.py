@@ -400,11 +400,13 @@ class Counts:
     accounts: int
     regions: int
     skipped: int
+    scheduled: int = 0  # already scheduled before this run
 
     def sentence(self) -> str:
+        scheduled = f"; {self.scheduled} already scheduled" if self.scheduled else ""
         return (
             f"{self.databases} database(s) to rotate ({self.restarts} restart(s)) in {self.accounts} "
-            f"account(s), {self.regions} region(s); {self.skipped} skipped"
+            f"account(s), {self.regions} region(s); {self.skipped} skipped{scheduled}"
         )
 
 
@@ -417,6 +419,7 @@ def counts(items: Sequence[Item]) -> Counts:
         accounts=len({item.account for item in planned}),
         regions=len({item.region for item in planned}),
         skipped=sum(1 for item in items if item.outcome is Outcome.SKIPPED),
+        scheduled=sum(1 for item in items if item.outcome is Outcome.SCHEDULED),
     )
 
 

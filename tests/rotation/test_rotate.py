@@ -135,7 +135,14 @@ class TestPlan:
         assert items["pg-1"]["restarts"] is False  # postgres rotates without a restart (emulator rule)
         assert items["mssql-1"]["supports_target"] is False
         assert items["mc-1"]["action"] == "ModifyDBCluster"
-        assert report["counts"] == {"databases": 3, "restarts": 0, "accounts": 1, "regions": 1, "skipped": 4}
+        assert report["counts"] == {
+            "databases": 3,
+            "restarts": 0,
+            "accounts": 1,
+            "regions": 1,
+            "skipped": 4,
+            "scheduled": 0,
+        }
         assert report["apply"] is False
         assert {ca_of(i)[0] for i in (*PLANNED, "mssql-1")} == {OLD}
 

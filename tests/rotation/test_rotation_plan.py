@@ -284,6 +284,7 @@ class TestCountsAndExit:
             "accounts": 1,
             "regions": 1,
             "skipped": 2,
+            "scheduled": 0,
         }
         assert [i["outcome"] for i in document["items"]] == ["planned", "skipped", "skipped"]
         table = rotation.report_table(report)
