@@ -97,7 +97,8 @@ def plan_fleet(
     account-regions that could not be read."""
     items: list[Item] = []
     errors: list[RegionError] = []
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
         accounts = list(pool.map(lambda plan: prepare_account(planner.clients, plan, regions), plans))
         work: list[tuple[str, str]] = []
         for account in accounts:
@@ -111,6 +112,9 @@ def plan_fleet(
                 errors.append(answer)
             else:
                 items.extend(answer)
+    finally:
+        # Ctrl-C while planning: the reads not started are dropped, not waited for (nothing was changed).
+        pool.shutdown(wait=True, cancel_futures=True)
     items.sort(key=lambda item: (item.account, item.region))
     errors.sort(key=lambda error: (error.account, error.region))
     return items, errors

@@ -388,6 +388,23 @@ class TestInterrupted:
         assert set(outcomes.values()) == {"applied", "not-started"}
         assert len(writes()) == len(changed)
 
+    def test_ctrl_c_while_planning_changes_nothing_and_writes_the_report(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        create("pg-1")
+
+        class InterruptedWhilePlanning(_InterruptingBar):
+            def update(self, n: int = 1) -> None:
+                if self.unit == "region":
+                    raise KeyboardInterrupt
+
+        monkeypatch.setattr(cli, "tqdm", InterruptedWhilePlanning)
+        report_file = tmp_path / "report.json"
+        args = ["rotate", "--regions", HOME, "--to", TARGET, "--apply", "--yes", "--report", str(report_file)]
+        assert cli.main(args) == 130
+        report = json.loads(report_file.read_text())
+        assert (report["interrupted"], report["items"], writes()) == (True, [], [])
+
     def test_ctrl_c_at_the_prompt_changes_nothing_and_writes_the_report(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
