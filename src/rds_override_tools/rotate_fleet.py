@@ -26,6 +26,21 @@ from rds_override_tools.fleet import (
 from rds_override_tools.rotation import Item, Options, Outcome, RegionError
 from rds_override_tools.status import LedgerError, Row
 
+# The IAM actions `rotate` calls in each account it reads (the member role), as the README's IAM table and
+# /work/coord/rotation-actions.txt list them; tests/rotation/test_rotate.py checks them against the calls.
+READ_ACTIONS = (
+    "rds:DescribeCertificates",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBEngineVersions",
+    "rds:DescribeDBClusters",
+    "rds:DescribePendingMaintenanceActions",
+    "rds:DescribeDBProxies",
+    "ssm:GetParametersByPath",
+    "cloudformation:DescribeStacks",
+    "ec2:DescribeRegions",
+)
+WRITE_ACTIONS = ("rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:ApplyPendingMaintenanceAction")
+
 # What the region-level reads may raise; anything else is a bug and surfaces.
 READ_ERRORS = (ClientError, BotoCoreError, LedgerError)
 

@@ -260,6 +260,24 @@ class TestApply:
         assert report["outcomes"]["applied"] == 1
 
 
+class TestIamActions:
+    def test_the_rds_calls_are_the_declared_actions(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Every RDS operation of a plan is a declared read action, every one of an apply's writes a declared
+        write action (the member-account role is built from these lists)."""
+        mixed_fleet()
+        arn = create("mysql-1", engine="mysql", version="8.0.36", ca="rds-ca-rsa4096-g1")
+        emulator.add_pending_maintenance_action(ACCOUNT, HOME, arn)
+        emulator.reset_calls()
+        rotate(capsys)  # the target: the default for new launches, which mysql-1's pending action rotates to
+        reads = {f"rds:{call.action}" for call in emulator.calls()}
+        assert reads == {a for a in rotate_fleet.READ_ACTIONS if a.startswith("rds:")}
+        emulator.reset_calls()
+        rotate(capsys, "--apply", "--yes")
+        rotate(capsys, "--apply", "--yes", "--to", TARGET)
+        called = {f"rds:{call.action}" for call in emulator.calls()}
+        assert called - reads == set(rotate_fleet.WRITE_ACTIONS)
+
+
 class TestConfirmation:
     def test_apply_without_a_terminal_needs_yes_and_reads_nothing(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
