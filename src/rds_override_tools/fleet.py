@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +17,7 @@ from rds_override_tools import aws, readiness
 from rds_override_tools.rotation import (
     Database,
     EngineFacts,
+    Kind,
     MaintenanceAction,
     is_multi_az_cluster,
     read_db_cluster,
@@ -215,6 +216,19 @@ class FleetReader:
             supported_certificates=supported,
             now=self.now,
             days=self.days,
+        )
+        # Multi-AZ DB clusters carry a server certificate of their own: expiring ones are listed too.
+        horizon = self.now + timedelta(days=self.days)
+        row.expiring_instances = sorted(
+            [
+                *row.expiring_instances,
+                *(
+                    Instance(d.identifier, d.engine, d.engine_version, d.certificate, d.valid_till)
+                    for d in found.databases
+                    if d.kind is Kind.CLUSTER and d.valid_till is not None and d.valid_till <= horizon
+                ),
+            ],
+            key=lambda instance: (instance.valid_till, instance.identifier),
         )
         target = readiness.target_certificate(row.declared_certificates, certificates.default)
         row.readiness = readiness.measure(target, found.databases, facts, found.maintenance)

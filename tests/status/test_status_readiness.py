@@ -152,6 +152,33 @@ class TestExpiringWithin:
         # without --expiring-within the same fleet is in sync: the exit status only follows the states
         assert status(capsys, "--regions", HOME)[0] == 0
 
+    def test_a_multi_az_cluster_server_certificate_counts_too(
+        self, caller: Account, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        now = datetime.now(UTC)
+        emulator.add_certificate(
+            CALLER_ACCOUNT,
+            HOME,
+            "rds-ca-short",
+            valid_from=now - timedelta(days=1),
+            valid_till=now + timedelta(9),
+        )
+        caller.client("rds").create_db_cluster(
+            DBClusterIdentifier="maz-1",
+            Engine="postgres",
+            DBClusterInstanceClass="db.m6gd.large",
+            MasterUsername="admin",
+            MasterUserPassword="password123",
+            AllocatedStorage=100,
+            StorageType="io1",
+            Iops=1000,
+            CACertificateIdentifier="rds-ca-short",
+        )
+        code, report, err = status(capsys, "--regions", HOME, "--expiring-within", "30")
+        assert code == 1
+        assert "maz-1 expires" in err
+        assert report["rows"][0]["readiness"]["off_target"] == 1
+
 
 class TestOutput:
     def test_the_default_table_fits_120_columns_and_the_notes_go_below(
