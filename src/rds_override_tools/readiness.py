@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rds_override_tools.rotation import UNKNOWN_ENGINE, Database, EngineFacts, MaintenanceAction
+from rds_override_tools.rotation import (
+    OTHER_SERVICES,
+    UNKNOWN_ENGINE,
+    Database,
+    EngineFacts,
+    MaintenanceAction,
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ def measure(
     engines: Mapping[tuple[str, str], EngineFacts],
     maintenance: Mapping[str, MaintenanceAction],
 ) -> Readiness:
-    counted = [database for database in databases if database.multi_az_cluster is None]
+    # A Multi-AZ DB cluster's members count with it; DocumentDB and Neptune are not RDS databases here.
+    counted = [d for d in databases if d.multi_az_cluster is None and d.engine not in OTHER_SERVICES]
     off = [database for database in counted if target is not None and database.certificate != target]
 
     def facts(database: Database) -> EngineFacts:

@@ -4,6 +4,7 @@ Pure decisions and rendering only: they take what the SDK read (plain data) and 
 reads and the writes live in `rotate_fleet.py`. The rules, in the order they are checked for each database:
 
 - already on the target CA: not in the plan at all;
+- DocumentDB and Neptune (they share the RDS API): skipped;
 - already scheduled (its `PendingModifiedValues.CACertificateIdentifier` is the target, or its
   `ca-certificate-rotation` maintenance action is opted in): skipped, "already scheduled";
 - a member of a Multi-AZ DB cluster: skipped, the cluster is the one rotated (`ModifyDBCluster`);
@@ -31,6 +32,8 @@ from typing import Any
 
 ROTATION_ACTION = "ca-certificate-rotation"
 SCHEDULED_REASON = "already scheduled"
+# DescribeDBInstances / DescribeDBClusters list these too; they are left to their own service's tools.
+OTHER_SERVICES = {"docdb": "Amazon DocumentDB", "neptune": "Amazon Neptune"}
 
 
 class When(StrEnum):
@@ -222,6 +225,8 @@ def _skip_reason(  # noqa: PLR0911 - one return per rule, in the order the modul
     maintenance: MaintenanceAction | None,
     options: Options,
 ) -> str | None:
+    if database.engine in OTHER_SERVICES:
+        return f"{OTHER_SERVICES[database.engine]} shares the RDS API: not rotated here"
     if database.pending_certificate == target or (maintenance is not None and maintenance.scheduled):
         return SCHEDULED_REASON
     if database.multi_az_cluster:

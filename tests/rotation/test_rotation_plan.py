@@ -132,6 +132,8 @@ class TestWhatIsSkipped:
             (db(engine="sqlserver-se"), NO_NEW, Options(), "sqlserver-se 16.3 does not support"),
             (db(), RESTARTS, Options(no_restart=True), "restarts to rotate (--no-restart)"),
             (db(), EngineFacts((NEW,), None), Options(no_restart=True), "restarts to rotate"),
+            (db(engine="docdb"), CAN, Options(), "Amazon DocumentDB shares the RDS API"),
+            (db(engine="neptune", kind=Kind.CLUSTER), CAN, Options(), "Amazon Neptune shares the RDS API"),
         ],
     )
     def test_skipped_with_a_reason(
