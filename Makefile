@@ -57,7 +57,7 @@ $(UV):
 	@echo "==> installing uv $(UV_VERSION) into .tools/"
 	@$(call logged,uv,$(PYTHON) -m venv .tools && .tools/bin/pip install --disable-pip-version-check uv==$(UV_VERSION))
 
-$(VENV_STAMP): pyproject.toml uv.lock lambda/version.py | $(UV)
+$(VENV_STAMP): pyproject.toml local/pyproject.toml uv.lock lambda/version.py | $(UV)
 	@echo "==> installing the development environment into .venv/ (uv.lock; the first time takes a few minutes)"
 	@$(UV) sync --locked --quiet
 	@touch $@
@@ -116,12 +116,12 @@ format: $(VENV_STAMP) ## Format and auto-fix the Python code
 
 demo: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play a stack's lifecycle against the local RDS emulator
 	@echo "==> playing the demo"
-	@$(RUN) python -m rds_override_tools.demo --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
+	@$(RUN) python -m rds_override_local.demo --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK)
 
 invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: make invoke EVENT=events/create.json
 	@test -n "$(EVENT)" || { echo "EVENT is required, e.g. make invoke EVENT=events/create.json" \
 		"(samples: $(wildcard events/*.json))" >&2; exit 2; }
-	@$(RUN) python -m rds_override_tools.invoke $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
+	@$(RUN) python -m rds_override_local.play_event $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
 		$(if $(OVERRIDE),--override $(OVERRIDE))
 
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
@@ -179,7 +179,7 @@ stackset: $(BUILD_STAMP) ## Write dist/stackset/: a template a service-managed S
 
 # ACCOUNTS (50) accounts, each managing the first REGIONS (17) of the default regions: here REGIONS is a count.
 simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGIONS) and check it
-	$(RUN) python -m rds_override_tools.simulate --accounts $(or $(ACCOUNTS),50) --regions $(or $(REGIONS),17)
+	$(RUN) python -m rds_override_local.simulate --accounts $(or $(ACCOUNTS),50) --regions $(or $(REGIONS),17)
 
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk

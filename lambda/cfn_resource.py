@@ -208,6 +208,17 @@ class SafeCfnResource(CfnResource):
             return
         super().__call__(event, context)
 
+    def refuse(self, event: dict[str, Any], context: Any, *, reason: str, physical_id: str) -> None:
+        """Answer FAILED without dispatching the event: for an event that must change nothing."""
+        with self._answer_lock:
+            self._answered = False
+        self._event = event
+        self._response_url = event.get("ResponseURL", "")
+        remaining = context.get_remaining_time_in_millis() / 1000 if context else None
+        self._deadline = time.monotonic() + remaining if remaining else None
+        self.Status, self.Reason, self.PhysicalResourceId, self.Data = FAILED, reason, physical_id, {}
+        self._send(FAILED, reason)
+
     def seconds_until_timeout_answer(self) -> float:
         """Time left before the timer answers FAILED (infinite when the invocation has no deadline)."""
         if self._deadline is None:

@@ -8,7 +8,8 @@ manages the region can see it; `ledger.py` makes the calls):
 
 readable in the console and by `aws ssm get-parameters-by-path`, scoped in IAM by the path, unique per
 resource (a stack's uuid is never reused). Its value is the JSON of `Declaration`. A region lock,
-`/rds-certificate-override/lock`, serialises the events for one region (see `ledger.region_lock`).
+`/rds-certificate-override/region-lock/<generation>`, serialises the events for one region (`decide_lock`
+below; `ledger.RegionLock` makes its calls). One GetParametersByPath reads both.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from typing import Any
 
 LEDGER_PATH = "/rds-certificate-override"
 DECLARATIONS_PATH = f"{LEDGER_PATH}/declarations"
-LOCK_NAME = f"{LEDGER_PATH}/lock"
+LOCK_PATH = f"{LEDGER_PATH}/region-lock"
+# The single-name lock of release 0.1: still respected while its lease runs, as an upgrade rolls out.
+LEGACY_LOCK_NAME = f"{LEDGER_PATH}/lock"
 FORMAT_VERSION = 1
+# SSM's standard tier holds values up to 4 KB: a larger one would be escalated to the paid tier or refused.
+MAX_VALUE_BYTES = 4096
 
 
 class WriteState(StrEnum):
@@ -31,10 +36,21 @@ class WriteState(StrEnum):
     """Recorded before ModifyCertificates: the write may or may not have landed."""
     APPLIED = "applied"
     """The declared CA was confirmed standing (written, or already there)."""
+    WITHDRAWN = "withdrawn"
+    """Not a declaration: the rollback Delete of the failed Create `RequestId`. It stops that Create, if
+    Lambda delivers it again, from declaring anything for a resource CloudFormation has already deleted."""
 
 
 class ConflictError(RuntimeError):
     """Another live resource declares a different CA for the region."""
+
+
+class UnreadableLedgerError(RuntimeError):
+    """A ledger entry this version cannot read stands in the way of a change: it may declare any CA."""
+
+
+class LedgerValueTooLarge(ValueError):
+    """A declaration would not fit SSM's standard tier."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +107,14 @@ class Declaration:
         stack = StackRef.parse(self.stack_id)
         return f"stack {stack.name if stack else self.stack_id}, resource {self.logical_id}"
 
+    @property
+    def withdrawn(self) -> bool:
+        return self.state is WriteState.WITHDRAWN
+
     def to_json(self) -> str:
-        """The parameter's value: the names people see in the console and `aws ssm get-parameter`."""
-        return json.dumps(
+        """The parameter's value: the names people see in the console and `aws ssm get-parameter`. Raises
+        LedgerValueTooLarge for a value SSM's standard tier cannot hold, before anything is written."""
+        value = json.dumps(
             {
                 "Version": FORMAT_VERSION,
                 "StackId": self.stack_id,
@@ -107,45 +128,124 @@ class Declaration:
             },
             separators=(",", ":"),
         )
+        if len(value.encode()) > MAX_VALUE_BYTES:
+            raise LedgerValueTooLarge(
+                f"The declaration of {self.holder} is {len(value.encode())} bytes, more than the "
+                f"{MAX_VALUE_BYTES} bytes of an SSM standard parameter. Nothing was changed."
+            )
+        return value
 
     @classmethod
     def from_json(cls, text: str) -> Declaration:
-        """Raises ValueError for a value this version cannot read."""
+        """Raises ValueError for a value this version cannot read: not JSON, another Version, a field
+        missing or of another type. Such an entry is never trusted, and never taken for absent."""
         raw: Any = json.loads(text)
-        if not isinstance(raw, dict) or raw.get("Version") != FORMAT_VERSION:
-            raise ValueError(f"not a version {FORMAT_VERSION} declaration")
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")  # noqa: TRY004 - every unreadable value is a ValueError
+        version = raw.get("Version")
+        if type(version) is not int or version != FORMAT_VERSION:
+            raise ValueError(f"Version {version!r} is not {FORMAT_VERSION}, the version this function reads")
+        strings = {
+            key: raw.get(key) for key in ("StackId", "LogicalResourceId", "CertificateIdentifier", "State")
+        }
+        for key, value in strings.items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key} must be a non-empty string")
+        previous = raw.get("PreviousOverride")
+        if previous is not None and not isinstance(previous, str):
+            raise ValueError("PreviousOverride must be a string or null")
+        restore = raw.get("RestorePreviousOnDelete", False)
+        if not isinstance(restore, bool):
+            raise ValueError("RestorePreviousOnDelete must be true or false")  # noqa: TRY004
         try:
-            return cls(
-                stack_id=str(raw["StackId"]),
-                logical_id=str(raw["LogicalResourceId"]),
-                certificate=str(raw["CertificateIdentifier"]),
-                previous_override=raw.get("PreviousOverride") or None,
-                restore_previous=raw.get("RestorePreviousOnDelete") is True,
-                state=WriteState(raw["State"]),
-                request_id=str(raw.get("RequestId", "")),
-                updated_at=str(raw.get("UpdatedAt", "")),
-            )
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"missing or malformed field {error}") from error
+            state = WriteState(raw["State"])
+        except ValueError as error:
+            raise ValueError(f"State must be one of {', '.join(WriteState)}") from error
+        return cls(
+            stack_id=raw["StackId"],
+            logical_id=raw["LogicalResourceId"],
+            certificate=raw["CertificateIdentifier"],
+            previous_override=previous or None,
+            restore_previous=restore,
+            state=state,
+            request_id=str(raw.get("RequestId", "")),
+            updated_at=str(raw.get("UpdatedAt", "")),
+        )
 
     def same_declaration(self, other: Declaration) -> bool:
         """True when recording `other` would change nothing but the request id and the time."""
         return replace(self, request_id="", updated_at="") == replace(other, request_id="", updated_at="")
 
 
-def split_own(
-    declarations: Iterable[Declaration], stack_id: str, logical_id: str
-) -> tuple[Declaration | None, list[Declaration]]:
-    """This resource's declaration (if recorded) and everyone else's."""
+@dataclass(frozen=True)
+class UnreadableEntry:
+    """A ledger entry this version cannot read (edited by hand, or written by a newer version)."""
+
+    name: str
+    error: str
+
+    def repair_hint(self) -> str:
+        return (
+            f"The ledger entry {self.name} cannot be read ({self.error}): it may declare any CA, so "
+            "the override is not changed while it stands. Repair its value (README, Reliability) or, if "
+            f"its stack is gone, delete it: aws ssm delete-parameter --name {self.name}"
+        )
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One reading of a region's ledger: its declarations, the entries that cannot be read, and its lock."""
+
+    declarations: tuple[Declaration, ...]
+    unreadable: tuple[UnreadableEntry, ...]
+    lock: LockState
+
+    @classmethod
+    def parse(cls, parameters: Iterable[tuple[str, str]]) -> Ledger:
+        """From the (name, value) pairs of GetParametersByPath under LEDGER_PATH."""
+        declarations, unreadable = [], []
+        generations: dict[int, str] = {}
+        legacy: str | None = None
+        for name, value in parameters:
+            if name == LEGACY_LOCK_NAME:
+                legacy = value
+            elif name.startswith(f"{LOCK_PATH}/") and name[len(LOCK_PATH) + 1 :].isdigit():
+                generations[int(name[len(LOCK_PATH) + 1 :])] = value
+            elif name.startswith(f"{DECLARATIONS_PATH}/"):
+                try:
+                    declaration = Declaration.from_json(value)
+                except ValueError as error:
+                    unreadable.append(UnreadableEntry(name, str(error)))
+                    continue
+                if declaration.name != name:
+                    unreadable.append(
+                        UnreadableEntry(name, f"it names another resource ({declaration.holder})")
+                    )
+                    continue
+                declarations.append(declaration)
+        return cls(tuple(declarations), tuple(unreadable), LockState(generations, legacy))
+
+
+@dataclass(frozen=True)
+class OwnView:
+    """A ledger as one resource sees it."""
+
+    own: Declaration | None
+    """This resource's declaration, if one is recorded (a withdrawn one included)."""
+    others: list[Declaration]
+    """Every other resource's declaration (withdrawn ones excluded: they declare nothing)."""
+    own_unreadable: UnreadableEntry | None
+    others_unreadable: list[UnreadableEntry]
+
+
+def split_own(ledger: Ledger, stack_id: str, logical_id: str) -> OwnView:
+    """This resource's entry (if recorded) and everyone else's."""
     own_name = parameter_name(stack_id, logical_id)
-    own = None
-    others = []
-    for declaration in declarations:
-        if declaration.name == own_name:
-            own = declaration
-        else:
-            others.append(declaration)
-    return own, others
+    own = next((d for d in ledger.declarations if d.name == own_name), None)
+    others = [d for d in ledger.declarations if d.name != own_name and not d.withdrawn]
+    own_unreadable = next((u for u in ledger.unreadable if u.name == own_name), None)
+    others_unreadable = [u for u in ledger.unreadable if u.name != own_name]
+    return OwnView(own, others, own_unreadable, others_unreadable)
 
 
 def conflicting(others: Iterable[Declaration], wanted: str) -> list[Declaration]:
@@ -165,28 +265,132 @@ def previous_override(
     *,
     own: Declaration | None,
     legacy_previous: str | None,
-    others: Iterable[Declaration],
+    live_other: Declaration | None,
     standing: str | None,
 ) -> str | None:
     """What stood before the region's first declaration: recorded once and then carried along, so that a
-    redelivered Create or a joining resource does not mistake a declared override for the one before."""
-    if own is not None:
+    redelivered Create or a joining resource does not mistake a declared override for the one before.
+    `live_other` is another *live* declaration: a stale one (its stack gone) speaks of an era that ended,
+    and what stands now (perhaps set by hand since) is what stood before this one."""
+    if own is not None and not own.withdrawn:
         return own.previous_override
     if legacy_previous is not None:
         return legacy_previous  # a resource created before the ledger carries it in its physical id
-    for other in others:
-        return other.previous_override
+    if live_other is not None:
+        return live_other.previous_override
     return standing
 
 
-def lock_value(holder: Mapping[str, str], expires_at: float) -> str:
-    return json.dumps({**holder, "ExpiresAt": round(expires_at, 3)}, separators=(",", ":"))
+# The region lock. Each acquisition creates the next generation, `LOCK_PATH/<n>`, with a create-only
+# PutParameter: of two takers only one can create it, and a name is never used twice. The highest
+# generation holds the lock while a lower one still exists (the first one, 1, has none below it); its
+# holder releases by deleting the generations below its own, or, holding the first, by creating the next
+# as a free floor. So a holder only ever removes generations it superseded, never another's lock.
+FIRST_GENERATION = 1
 
 
-def lock_expired(value: str, now: float) -> bool:
-    """A lock whose lease has run out (its holder was stopped): it may be taken over. Unreadable: expired."""
+@dataclass(frozen=True)
+class LockHolder:
+    stack_id: str
+    logical_id: str
+    request_id: str
+
+    def same_resource(self, other: LockHolder) -> bool:
+        return (self.stack_id, self.logical_id) == (other.stack_id, other.logical_id)
+
+
+def lock_value(holder: LockHolder, expires_at: float) -> str:
+    return json.dumps(
+        {
+            "StackId": holder.stack_id,
+            "LogicalResourceId": holder.logical_id,
+            "RequestId": holder.request_id,
+            "ExpiresAt": round(expires_at, 3),
+        },
+        separators=(",", ":"),
+    )
+
+
+FREE_LOCK_VALUE = json.dumps({"Free": True}, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class LockLease:
+    holder: LockHolder | None
+    expires_at: float
+    """0 for a value that cannot be read: such a lease is over."""
+
+    @classmethod
+    def parse(cls, value: str) -> LockLease | None:
+        """None for a free floor; a lease otherwise (an unreadable one already over)."""
+        try:
+            raw = json.loads(value)
+            if raw == {"Free": True}:
+                return None
+            holder = LockHolder(str(raw["StackId"]), str(raw["LogicalResourceId"]), str(raw["RequestId"]))
+            return cls(holder, float(raw["ExpiresAt"]))
+        except (ValueError, KeyError, TypeError):
+            return cls(None, 0.0)
+
+    def describe(self) -> str:
+        if self.holder is None:
+            return "an unreadable lock"
+        stack = StackRef.parse(self.holder.stack_id)
+        name = stack.name if stack else self.holder.stack_id
+        return f"stack {name}, resource {self.holder.logical_id}, request {self.holder.request_id}"
+
+
+@dataclass(frozen=True)
+class LockState:
+    generations: Mapping[int, str]
+    legacy: str | None = None
+
+
+@dataclass(frozen=True)
+class TakeLock:
+    generation: int
+    superseded: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class WaitForLock:
+    reason: str
+
+
+def decide_lock(state: LockState, me: LockHolder, now: float) -> TakeLock | WaitForLock:
+    """Whether `me` may create the next generation now, or must wait for the holder."""
+    if state.legacy is not None and _legacy_expires_at(state.legacy) > now:
+        return WaitForLock(f"held by an earlier release of this function ({state.legacy})")
+    if not state.generations:
+        return TakeLock(FIRST_GENERATION, (), "free")
+    top = max(state.generations)
+    below = tuple(sorted(g for g in state.generations if g < top))
+    lease = LockLease.parse(state.generations[top])
+    held = lease is not None and (bool(below) or top == FIRST_GENERATION)
+    superseded = (*below, top)
+    if not held:
+        return TakeLock(top + 1, superseded, "free")
+    assert lease is not None  # noqa: S101 - held implies a lease  # nosec B101
+    if lease.expires_at <= now:
+        return TakeLock(top + 1, superseded, f"taking over from {lease.describe()}: its lease ended")
+    if (
+        lease.holder is not None
+        and lease.holder.same_resource(me)
+        and lease.holder.request_id != me.request_id
+    ):
+        # CloudFormation sends a resource's next event only once it has the answer to the previous one: the
+        # earlier invocation has finished, and only failed to release (SSM throttled it, say).
+        return TakeLock(top + 1, superseded, f"taking over from this resource's earlier {lease.describe()}")
+    return WaitForLock(f"held by {lease.describe()}")
+
+
+def _legacy_expires_at(value: str) -> float:
     try:
-        expires_at = float(json.loads(value)["ExpiresAt"])
+        return float(json.loads(value)["ExpiresAt"])
     except (ValueError, KeyError, TypeError):
-        return True
-    return expires_at <= now
+        return 0.0
+
+
+def lock_name(generation: int) -> str:
+    return f"{LOCK_PATH}/{generation}"

@@ -8,19 +8,24 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, cast
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, cast
 
 from botocore.exceptions import ClientError
 
 import aws_sdk
 from declarations import (
-    DECLARATIONS_PATH,
-    LOCK_NAME,
+    FIRST_GENERATION,
+    FREE_LOCK_VALUE,
+    LEDGER_PATH,
     Declaration,
+    Ledger,
+    LockHolder,
     StackRef,
-    lock_expired,
+    TakeLock,
+    decide_lock,
+    lock_name,
     lock_value,
 )
 
@@ -31,54 +36,73 @@ if TYPE_CHECKING:
 # A child of the handler's Powertools logger: same JSON, same keys.
 logger = logging.getLogger("rds-certificate-override.ledger")
 
-_LOCK_FIRST_PAUSE_SECONDS = 0.05
-_LOCK_LONGEST_PAUSE_SECONDS = 1.0
+LOCK_FIRST_PAUSE_SECONDS = 0.05
+LOCK_LONGEST_PAUSE_SECONDS = 1.0
+# SSM's answers that mean "someone else is changing this right now": wait and try again, as for a held lock.
+_BUSY_CODES = {"ParameterAlreadyExists", "TooManyUpdates"}
+# Error codes of a region that refuses the account's credentials: an opt-in region not enabled. Nothing this
+# function does can have reached such a region.
+REGION_NOT_ENABLED_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
+)
+# And those of a region (or an action) that a policy refuses: a region-deny SCP, a missing permission.
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
 class RegionBusy(RuntimeError):
     """Another event held the region's lock for longer than this one could wait."""
 
 
+class Clock(Protocol):
+    def time(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def _ssm(region: str) -> SSMClient:
     return cast("SSMClient", aws_sdk.client("ssm", region))
 
 
-def declarations(region: str) -> list[Declaration]:
-    """Every declaration recorded for the region. One call per page of 10."""
-    pages = (
-        _ssm(region).get_paginator("get_parameters_by_path").paginate(Path=DECLARATIONS_PATH, Recursive=True)
+def read(region: str) -> Ledger:
+    """The region's declarations and lock, in one GetParametersByPath (one call per page of 10)."""
+    pages = _ssm(region).get_paginator("get_parameters_by_path").paginate(Path=LEDGER_PATH, Recursive=True)
+    return Ledger.parse(
+        (parameter["Name"], parameter["Value"]) for page in pages for parameter in page.get("Parameters", [])
     )
-    found = []
-    for page in pages:
-        for parameter in page.get("Parameters", []):
-            try:
-                found.append(Declaration.from_json(parameter["Value"]))
-            except ValueError as error:
-                # Perhaps a newer version's format: never deleted, never trusted.
-                logger.warning(
-                    "Ignoring an unreadable declaration",
-                    extra={"parameter": parameter["Name"], "error": str(error)},
-                )
-    return found
 
 
-def record(region: str, declaration: Declaration) -> None:
+def record(region: str, declaration: Declaration, *, first: bool = False) -> None:
+    """Write the declaration. `first`: a create-only write, refused (ParameterAlreadyExists) when an entry
+    appeared since the ledger was read, such as the withdrawal of a rollback Delete that needs no lock."""
     _ssm(region).put_parameter(
         Name=declaration.name,
         Value=declaration.to_json(),
         Type="String",
         Tier="Standard",  # free; never escalated to the paid tier
-        Overwrite=True,
+        Overwrite=not first,
     )
 
 
-def forget(region: str, declaration: Declaration) -> None:
-    _delete(_ssm(region), declaration.name)
+def forget(region: str, name: str) -> None:
+    ssm = _ssm(region)
+    with suppress(ssm.exceptions.ParameterNotFound):
+        ssm.delete_parameter(Name=name)
 
 
 def stack_gone(stack_id: str) -> bool:
     """True when the stack is deleted. Asked by ARN, in the stack's own region: a deleted stack's ARN still
-    answers DELETE_COMPLETE for a while, and later "does not exist"."""
+    answers DELETE_COMPLETE for a while, and later "does not exist". An error names the stack's region."""
     stack = StackRef.parse(stack_id)
     if stack is None:
         return False  # not a stack ARN: nothing can be said, so it is kept
@@ -86,66 +110,105 @@ def stack_gone(stack_id: str) -> bool:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ValidationError" and "does not exist" in str(error):
+        if error_code(error) == "ValidationError" and "does not exist" in str(error):
             return True
-        raise
+        raise StackRegionError(stack, error) from error
     return not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE"
 
 
-@contextmanager
-def region_lock(
-    region: str, holder: Mapping[str, str], *, wait_seconds: float, lease_seconds: float
-) -> Iterator[None]:
-    """Hold the region's lock: a create-only SSM parameter (PutParameter without Overwrite), deleted after.
+class StackRegionError(RuntimeError):
+    """CloudFormation in a declaring stack's own region could not say whether that stack still exists."""
 
-    Events for one region arrive concurrently from different stacks and providers; the lock makes each
-    read-decide-write of the ledger and of RDS happen one at a time. The lease outlives the holder's own
-    deadline, so a lock left by a stopped invocation is taken over only when its holder cannot be running.
+    def __init__(self, stack: StackRef, error: ClientError) -> None:
+        super().__init__(
+            f"Could not tell whether stack {stack.name}, which declares a CA here, still exists: "
+            f"CloudFormation in its region {stack.region} answered {error_code(error)} "
+            f"({error.response.get('Error', {}).get('Message', '')}). Nothing was changed."
+        )
+
+
+@dataclass
+class RegionLock:
+    """The region's lock (see `declarations.decide_lock`), held around one read-decide-write of the ledger.
+
+    `deadline` is when this invocation's answer is due (epoch seconds): the lease ends `lease_margin` after
+    it, so a lock is taken over only from an invocation that cannot still be running. The wait gives up at
+    `give_up_at`, leaving the time the caller needs for its own work.
     """
-    ssm = _ssm(region)
-    give_up_at = time.monotonic() + wait_seconds
-    pause = _LOCK_FIRST_PAUSE_SECONDS
-    while True:
+
+    region: str
+    holder: LockHolder
+    deadline: float
+    give_up_at: float
+    lease_margin: float
+    clock: Clock = field(default_factory=SystemClock)
+    generation: int | None = None
+    superseded: tuple[int, ...] = ()
+
+    def acquire(self) -> Ledger:
+        """Wait for the lock and take it. Returns the ledger as read just before taking it: nobody could
+        change it in between, since any holder would have created the generation this one creates."""
+        ssm = _ssm(self.region)
+        pause = LOCK_FIRST_PAUSE_SECONDS
+        while True:
+            ledger = read(self.region)
+            decision = decide_lock(ledger.lock, self.holder, self.clock.time())
+            if isinstance(decision, TakeLock):
+                if self._take(ssm, decision):
+                    return ledger
+                reason = "taken by another event a moment ago"
+            else:
+                reason = decision.reason
+            if self.clock.time() + pause > self.give_up_at:
+                raise RegionBusy(
+                    f"Another change to the RDS default CA of {self.region} is in progress ({reason}) and "
+                    "did not end in time. Nothing was changed: retry the deployment."
+                )
+            self.clock.sleep(pause * (0.5 + random.random()))  # noqa: S311  # nosec B311 - jitter, not a secret
+            pause = min(pause * 2, LOCK_LONGEST_PAUSE_SECONDS)
+
+    def _take(self, ssm: SSMClient, decision: TakeLock) -> bool:
+        if decision.reason != "free":
+            logger.warning(
+                "Taking the region lock over", extra={"region": self.region, "reason": decision.reason}
+            )
         try:
             ssm.put_parameter(
-                Name=LOCK_NAME,
-                Value=lock_value(holder, time.time() + lease_seconds),
+                Name=lock_name(decision.generation),
+                # The lease is stamped now, from the deadline: the time spent waiting does not lengthen it.
+                Value=lock_value(self.holder, self.deadline + self.lease_margin),
                 Type="String",
                 Tier="Standard",
                 Overwrite=False,
             )
-            break
-        except ssm.exceptions.ParameterAlreadyExists:
-            pass
-        current = _get(ssm, LOCK_NAME)
-        if current is not None and lock_expired(current, time.time()):
-            # SSM has no conditional delete: two takers that both read this expired value could both delete
-            # it, the second removing the first's new lock, and both would then hold one. That needs a holder
-            # that died holding the lock and two takers within the same few milliseconds.
-            logger.warning("Taking over an expired region lock", extra={"region": region, "lock": current})
-            _delete(ssm, LOCK_NAME)
-            continue
-        if time.monotonic() + pause > give_up_at:
-            raise RegionBusy(
-                f"Another change to the RDS default CA of {region} is in progress "
-                f"({current or 'just ended'}) and did not end within {wait_seconds:.0f} s. "
-                "Nothing was changed: retry the deployment."
+        except ClientError as error:
+            if error_code(error) in _BUSY_CODES:
+                return False
+            raise
+        self.generation, self.superseded = decision.generation, decision.superseded
+        return True
+
+    def release(self) -> None:
+        """Free the lock. A failure is logged, never raised: the work it guarded is done, and the lease
+        ends the lock (this resource's own next event takes it over at once)."""
+        if self.generation is None:
+            return
+        ssm = _ssm(self.region)
+        try:
+            if self.superseded:
+                for start in range(0, len(self.superseded), 10):  # DeleteParameters takes 10 names
+                    ssm.delete_parameters(Names=[lock_name(g) for g in self.superseded[start : start + 10]])
+            else:  # the first generation: nothing below it to delete, so a free one goes above it
+                ssm.put_parameter(
+                    Name=lock_name(FIRST_GENERATION + 1),
+                    Value=FREE_LOCK_VALUE,
+                    Type="String",
+                    Tier="Standard",
+                    Overwrite=False,
+                )
+        except ClientError as error:
+            logger.warning(
+                "The region lock could not be released: its lease will end it",
+                extra={"region": self.region, "error": error_code(error), "generation": self.generation},
             )
-        time.sleep(pause * (0.5 + random.random()))  # noqa: S311  # nosec B311 - jitter, not a secret
-        pause = min(pause * 2, _LOCK_LONGEST_PAUSE_SECONDS)
-    try:
-        yield
-    finally:
-        _delete(ssm, LOCK_NAME)
-
-
-def _get(ssm: SSMClient, name: str) -> str | None:
-    try:
-        return ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    except ssm.exceptions.ParameterNotFound:
-        return None
-
-
-def _delete(ssm: SSMClient, name: str) -> None:
-    with suppress(ssm.exceptions.ParameterNotFound):
-        ssm.delete_parameter(Name=name)
+        self.generation = None

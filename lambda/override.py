@@ -10,9 +10,10 @@ import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 # The resource's properties; CloudFormation adds ServiceToken and ServiceTimeout to every custom resource.
 CERTIFICATE_IDENTIFIER = "CertificateIdentifier"
@@ -32,6 +33,9 @@ PHYSICAL_ID_PREFIX = "rds-certificate-override"
 _PHYSICAL_ID_VERSION = "v1"
 _NO_PREVIOUS = "-"
 _CREATE_FAILED = "create-failed"
+_NOTHING_CHANGED = "nothing-changed"
+# CloudFormation's default and longest wait for an answer (the ServiceTimeout property, 1-3600 s).
+DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
 
 
 class PropertyError(ValueError):
@@ -65,6 +69,13 @@ def parse_properties(
             f"valid properties are {', '.join(OUR_PROPERTIES)}"
         )
 
+    for name in OUR_PROPERTIES:
+        value = raw.get(name)
+        boolean = name == RESTORE_PREVIOUS_ON_DELETE
+        if value is not None and not isinstance(value, (str, bool) if boolean else str):
+            expected = "true or false" if boolean else "a string"
+            raise PropertyError(f"{name} must be {expected}, got {_type_name(value)}")
+
     certificate_identifier = raw.get(CERTIFICATE_IDENTIFIER)
     if not isinstance(certificate_identifier, str) or not certificate_identifier.strip():
         raise PropertyError(
@@ -75,8 +86,6 @@ def parse_properties(
     region = raw.get(REGION)
     if region is None or region == "":
         region = default_region
-    elif not isinstance(region, str):
-        raise PropertyError(f"{REGION} {region!r} is not an AWS region name such as eu-west-1")
     elif known_regions and region not in known_regions:
         raise PropertyError(
             f"{REGION} {region!r} is not a region where RDS is available: "
@@ -90,6 +99,18 @@ def parse_properties(
             RESTORE_PREVIOUS_ON_DELETE, raw.get(RESTORE_PREVIOUS_ON_DELETE), default=False
         ),
     )
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a map"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 def parse_boolean(name: str, value: Any, *, default: bool) -> bool:
@@ -133,19 +154,67 @@ def stack_digest(stack_id: str, logical_resource_id: str) -> str:
     return hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()[:12]
 
 
-def failed_create_physical_id(request_id: str) -> str:
+@dataclass(frozen=True)
+class FailedCreateId:
     """The id a failed Create answers with: non-empty, as CloudFormation requires, and not a PhysicalId.
+
     It carries the Create's RequestId, so that the Delete CloudFormation sends after it can find what that
-    Create recorded in the ledger (its write may have landed after the answer) and undo only that."""
-    return f"{PHYSICAL_ID_PREFIX}:{_CREATE_FAILED}:{request_id}"
+    Create recorded in the ledger (its write may have landed after the answer) and undo only that; and
+    whether the Create may have changed anything: when it cannot have (a refusing region, a conflict, a bad
+    property), the Delete has nothing to undo and answers at once.
+    """
+
+    request_id: str
+    may_have_changed: bool = True
+
+    def __str__(self) -> str:
+        kind = _CREATE_FAILED if self.may_have_changed else _NOTHING_CHANGED
+        return f"{PHYSICAL_ID_PREFIX}:{kind}:{self.request_id}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> FailedCreateId | None:
+        prefix, _, rest = (value or "").partition(":")
+        kind, _, request_id = rest.partition(":")
+        if prefix != PHYSICAL_ID_PREFIX or kind not in (_CREATE_FAILED, _NOTHING_CHANGED) or not request_id:
+            return None
+        return cls(request_id, may_have_changed=kind == _CREATE_FAILED)
 
 
-def failed_create_request_id(value: str | None) -> str | None:
-    """The RequestId of the failed Create that answered with `value`, or None for any other id."""
-    prefix = f"{PHYSICAL_ID_PREFIX}:{_CREATE_FAILED}:"
-    if value and value.startswith(prefix) and len(value) > len(prefix):
-        return value[len(prefix) :]
-    return None
+def failed_create_physical_id(request_id: str) -> str:
+    """The id of a Create that failed at an unknown step (the timer's answer): it may have changed things."""
+    return str(FailedCreateId(request_id))
+
+
+def answer_deadline(response_url: str, service_timeout: Any) -> datetime | None:
+    """When CloudFormation stops waiting for the answer to the request `response_url` was made for, read
+    from the presigned URL itself (no call): SigV4 signs it at `X-Amz-Date`, and CloudFormation waits
+    `ServiceTimeout` from then; both forms say when the URL itself expires. None when it cannot tell."""
+    query = parse_qs(urlsplit(response_url).query)
+    deadlines = []
+    if signed := _first(query, "X-Amz-Date"):
+        try:
+            signed_at = datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            signed_at = None
+        if signed_at is not None:
+            deadlines.append(signed_at + timedelta(seconds=_service_timeout_seconds(service_timeout)))
+            if (valid_for := _first(query, "X-Amz-Expires")) and valid_for.isdigit():
+                deadlines.append(signed_at + timedelta(seconds=int(valid_for)))
+    if (expires := _first(query, "Expires")) and expires.isdigit():
+        deadlines.append(datetime.fromtimestamp(int(expires), UTC))
+    return min(deadlines, default=None)
+
+
+def _first(query: Mapping[str, list[str]], key: str) -> str:
+    return query.get(key, [""])[0]
+
+
+def _service_timeout_seconds(value: Any) -> int:
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        return DEFAULT_SERVICE_TIMEOUT_SECONDS
+    return seconds if 1 <= seconds <= DEFAULT_SERVICE_TIMEOUT_SECONDS else DEFAULT_SERVICE_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_local import settings
+from rds_override_local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
+from rds_override_local.cloud import LocalCloud, local_cloud
 
 ROOT = settings.REPOSITORY
 TIMER = "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
@@ -148,14 +148,17 @@ def per_event(stack: LocalCloud, recorder: ApiCallRecorder, rounds: int) -> list
                 count <= 2,
             )
         )
+    # Each of these writes to RDS: a writing Create or Update may make 7 calls (the lock's read and take,
+    # the intent, the write, its confirmation, the release), any other event 6.
+    most_calls = {"Create": 7, "Update": 7, "Delete": 6}
     for request_type, made in aws_calls.items():
         detail = ", ".join(f"{call.service} {call.api}" for call in made)
         rows.append(
             Row(
                 f"{request_type}: every AWS call (RDS, SSM, CloudFormation)",
                 f"{len(made)} ({detail})",
-                "≤ 6",
-                len(made) <= 6,
+                f"≤ {most_calls[request_type]}",
+                len(made) <= most_calls[request_type],
             )
         )
     # "As fast as Create": the same two RDS calls and no wait (crhelper's default sleeps 120 s per Delete).

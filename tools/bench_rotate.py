@@ -24,8 +24,8 @@ import statistics
 import sys
 import time
 
-from rds_override_tools.local import organization, rds_emulator
-from rds_override_tools.local.cloud import emulator_server
+from rds_override_local import organization, rds_emulator
+from rds_override_local.cloud import emulator_server
 
 WRITES = ("ModifyDBInstance", "ModifyDBCluster", "ApplyPendingMaintenanceAction")
 

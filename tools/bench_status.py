@@ -8,7 +8,7 @@ when the states are not the ones arranged.
 
     python tools/bench_status.py [--accounts 50] [--regions 17] [--rounds 3] [--goal 30]
 
-The reusable part lives in rds_override_tools.local.organization (populate, run_status).
+The reusable part lives in rds_override_local.organization (populate, run_status).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import statistics
 import sys
 import time
 
-from rds_override_tools.local import organization
-from rds_override_tools.local.cloud import emulator_server
+from rds_override_local import organization
+from rds_override_local.cloud import emulator_server
 
 
 def main() -> int:

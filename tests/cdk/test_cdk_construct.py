@@ -221,9 +221,9 @@ def test_the_role_may_do_the_two_rds_actions_keep_the_ledger_and_write_its_own_l
                                     "Effect": "Allow",
                                     "Action": [
                                         "ssm:GetParametersByPath",
-                                        "ssm:GetParameter",
                                         "ssm:PutParameter",
                                         "ssm:DeleteParameter",
+                                        "ssm:DeleteParameters",
                                     ],
                                     "Resource": {"Fn::Sub": LEDGER_PARAMETERS},
                                 }

@@ -16,8 +16,8 @@ from cfnlint.api import ManualArgs, lint_file
 
 from cdk_support import RUNTIME_SDK, SNAPSHOT, CloudAssembly, normalized, only, resources_of
 from rds_certificate_override import asset_directory
-from rds_override_tools.demo import run_demo
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.demo import run_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -97,10 +97,11 @@ def test_async_invocations_are_not_retried_on_either_side(
 ) -> None:
     template_config = sam["resources"]["<function>"]["Properties"]["EventInvokeConfig"]
     cdk_config = synthesized["<event invoke config>"]["Properties"]
-    assert template_config == {"MaximumRetryAttempts": 0}
+    assert template_config == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
     assert cdk_config == {
         "FunctionName": {"Ref": "<function>"},
         "MaximumRetryAttempts": 0,
+        "MaximumEventAgeInSeconds": 3600,
         "Qualifier": "$LATEST",
     }
     assert "ReservedConcurrentExecutions" not in sam["resources"]["<function>"]["Properties"]

@@ -1,4 +1,4 @@
-"""`make invoke EVENT=...` (rds_override_tools.invoke): one event to the built function, its answer."""
+"""`make invoke EVENT=...` (rds_override_local.play_event): one event to the built function, its answer."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rds_override_tools import invoke
-from rds_override_tools.local import settings
+from rds_override_local import play_event, settings
 
 ROOT = settings.REPOSITORY
 ARTIFACT = settings.ARTIFACT
@@ -24,7 +23,9 @@ pytestmark = pytest.mark.e2e
 def run(event: Path, *options: str) -> int:
     for path in (ARTIFACT, RUNTIME_SDK):
         assert path.is_dir(), f"{path} is missing: run the tests with `make test`, which builds it"
-    return invoke.main([str(event), "--artifact", str(ARTIFACT), "--runtime-sdk", str(RUNTIME_SDK), *options])
+    return play_event.main(
+        [str(event), "--artifact", str(ARTIFACT), "--runtime-sdk", str(RUNTIME_SDK), *options]
+    )
 
 
 def the_answer(out: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 import os
 
-from rds_override_tools.local import settings
+from rds_override_local import settings
 
 # Nothing may reach real AWS: drop whatever the developer's shell has, then set dummy credentials and the
 # function's region. crhelper builds boto3 clients when `index` is imported, so this must come first.
@@ -31,8 +31,8 @@ from moto import mock_aws  # noqa: E402
 import cfn_resource  # noqa: E402
 import index  # noqa: E402
 from harness import SIGNATURE  # noqa: E402
-from rds_override_tools.local import rds_emulator  # noqa: E402
-from rds_override_tools.local.cloudformation import CloudFormation, InProcessFunction  # noqa: E402
+from rds_override_local import rds_emulator  # noqa: E402
+from rds_override_local.cloudformation import CloudFormation, InProcessFunction  # noqa: E402
 
 
 @pytest.fixture

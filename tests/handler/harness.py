@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 import boto3
 
-from rds_override_tools.local import cloud, settings
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local.cloudformation import CloudFormation, Invocation
+from declarations import LockHolder, LockState, TakeLock, decide_lock
+from rds_override_local import cloud, settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local.cloudformation import CloudFormation, Invocation
 
 ACCOUNT = settings.ACCOUNT_ID
 REGION = settings.REGION  # the function's region (conftest.py)
@@ -37,13 +39,50 @@ def delete_stack(stack_id: str) -> None:
     boto3.client("cloudformation", region_name=stack_id.split(":")[3]).delete_stack(StackName=stack_id)
 
 
-def ledger(region: str = REGION) -> dict[str, dict[str, Any]]:
-    """The declarations recorded for the region, by parameter name."""
+def entries(region: str = REGION) -> dict[str, dict[str, Any]]:
+    """Every entry under the declarations path of the region, by parameter name."""
     ssm = boto3.client("ssm", region_name=region)
     pages = ssm.get_paginator("get_parameters_by_path").paginate(
         Path="/rds-certificate-override/declarations", Recursive=True
     )
-    return {p["Name"]: json.loads(p["Value"]) for page in pages for p in page["Parameters"]}
+    return {p["Name"]: _json_or_text(p["Value"]) for page in pages for p in page["Parameters"]}
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value  # an entry edited by hand
+
+
+def ledger(region: str = REGION) -> dict[str, dict[str, Any]]:
+    """The declarations recorded for the region, by parameter name (withdrawals declare nothing)."""
+    return {
+        name: value
+        for name, value in entries(region).items()
+        if isinstance(value, dict) and value.get("State") != "withdrawn"
+    }
+
+
+def withdrawals(region: str = REGION) -> dict[str, str]:
+    """The withdrawals recorded for the region: parameter name -> the failed Create's RequestId."""
+    return {
+        name: v["RequestId"]
+        for name, v in entries(region).items()
+        if isinstance(v, dict) and v.get("State") == "withdrawn"
+    }
+
+
+def lock_generations(ssm: Any) -> dict[int, str]:
+    """The region lock's generations (number -> value), read with the SSM client `ssm`."""
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(Path="/rds-certificate-override/region-lock")
+    return {int(p["Name"].rsplit("/", 1)[1]): p["Value"] for page in pages for p in page["Parameters"]}
+
+
+def lock_is_free(region: str = REGION, ssm: Any = None) -> bool:
+    """Whether a newcomer would take the region's lock at once (the lock's own rule decides)."""
+    state = LockState(lock_generations(ssm or boto3.client("ssm", region_name=region)))
+    return isinstance(decide_lock(state, LockHolder("newcomer", "Override", "r"), time.time()), TakeLock)
 
 
 def declaration_name(stack_id: str, logical_id: str = settings.LOGICAL_ID) -> str:

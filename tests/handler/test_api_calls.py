@@ -8,20 +8,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation.invoke import invoke_warm
+from rds_override_local import settings
+from rds_override_local.api_calls import ApiCall, ApiCallRecorder, api_call_recorder
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation.fresh_process import invoke_warm
 
 pytestmark = pytest.mark.e2e
 
-LOCK = ApiCall("SSM", "PutParameter")
-LIST = ApiCall("SSM", "GetParametersByPath")
+READ = ApiCall("SSM", "GetParametersByPath")  # the ledger and the lock, in one read
+LOCK = ApiCall("SSM", "PutParameter")  # create-only: the lock's next generation
 RECORD = ApiCall("SSM", "PutParameter")
 DESCRIBE = ApiCall("RDS", "DescribeCertificates")
 MODIFY = ApiCall("RDS", "ModifyCertificates")
 FORGET = ApiCall("SSM", "DeleteParameter")
-UNLOCK = ApiCall("SSM", "DeleteParameter")
+UNLOCK = ApiCall("SSM", "DeleteParameters")  # the generations the holder superseded
+FIRST_UNLOCK = ApiCall("SSM", "PutParameter")  # the region's first generation: a free one above it
 STACK = ApiCall("CloudFormation", "DescribeStacks")
 
 
@@ -42,15 +43,26 @@ def test_the_calls_of_each_request(cloud: LocalCloud, recorder: ApiCallRecorder)
     team_a, team_b = cloud.stack("team-a"), cloud.stack("team-b")
     env = recorder.env
     created = team_a.send("Create", settings.V1, env=env).answer
-    assert recorder.take() == [LOCK, LIST, DESCRIBE, RECORD, MODIFY, RECORD, UNLOCK]
+    assert recorder.take() == [READ, LOCK, DESCRIBE, RECORD, MODIFY, RECORD, FIRST_UNLOCK]
     team_b_id = team_b.send("Create", settings.V1, env=env).answer["PhysicalResourceId"]
-    assert recorder.take() == [LOCK, LIST, DESCRIBE, RECORD, UNLOCK], "joining writes nothing to RDS"
+    assert recorder.take() == [READ, LOCK, DESCRIBE, STACK, RECORD, UNLOCK], (
+        "joining writes nothing to RDS; it copies what stood before from a live declaration"
+    )
     team_b.send("Update", settings.V1, physical_id=team_b_id, old_properties=settings.V1, env=env)
-    assert recorder.take() == [LOCK, LIST, DESCRIBE, UNLOCK], "an unchanged declaration writes nothing"
+    assert recorder.take() == [READ, LOCK, DESCRIBE, UNLOCK], "an unchanged declaration writes nothing"
     team_b.send("Delete", settings.V1, physical_id=team_b_id, env=env)
-    assert recorder.take() == [LOCK, LIST, STACK, FORGET, UNLOCK], "team-a still declares it"
+    assert recorder.take() == [READ, LOCK, STACK, FORGET, UNLOCK], "team-a still declares it"
     team_a.send("Delete", settings.V1, physical_id=created["PhysicalResourceId"], env=env)
-    assert recorder.take() == [LOCK, LIST, DESCRIBE, MODIFY, FORGET, UNLOCK]
+    assert recorder.take() == [READ, LOCK, DESCRIBE, MODIFY, FORGET, UNLOCK]
+    updated = team_a.send("Create", settings.V1, env=env).answer
+    team_a.send(
+        "Update", settings.V2, physical_id=updated["PhysicalResourceId"], old_properties=settings.V1, env=env
+    )
+    recorder.take()
+    team_a.send(
+        "Update", settings.V1, physical_id=updated["PhysicalResourceId"], old_properties=settings.V2, env=env
+    )
+    assert recorder.take() == [READ, LOCK, DESCRIBE, RECORD, MODIFY, RECORD, UNLOCK], "a writing Update: 7"
 
 
 def test_one_warm_process_serves_several_requests(cloud: LocalCloud) -> None:

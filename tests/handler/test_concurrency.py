@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation import CloudFormation
+from harness import lock_generations, lock_is_free
+from rds_override_local import settings
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation import CloudFormation
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ def ledger(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     pages = (
         cloud.client("ssm")
         .get_paginator("get_parameters_by_path")
-        .paginate(Path="/rds-certificate-override", Recursive=True)
+        .paginate(Path="/rds-certificate-override/declarations", Recursive=True)
     )
     return {p["Name"]: json.loads(p["Value"]) for page in pages for p in page["Parameters"]}
 
@@ -83,4 +84,6 @@ def test_concurrent_creates_and_deletes_of_one_region_end_consistent(cloud: Loca
         deleted = list(pool.map(delete, succeeded))
     assert [a["Status"] for a in deleted] == ["SUCCESS"] * len(succeeded)
     assert standing_override(cloud) is None, "the last one out removes the override"
-    assert ledger(cloud) == {}, "no declaration and no lock left behind"
+    assert ledger(cloud) == {}, "no declaration left behind"
+    assert lock_is_free(ssm=cloud.client("ssm")), "no lock left behind"
+    assert len(lock_generations(cloud.client("ssm"))) == 1, "one generation left: the next one's floor"

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from rds_override_tools.demo import run_demo
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.settings import ARTIFACT, RUNTIME_SDK, V1
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.demo import run_demo
+from rds_override_local.settings import ARTIFACT, RUNTIME_SDK, V1
 
 pytestmark = pytest.mark.e2e
 

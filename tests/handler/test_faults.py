@@ -2,7 +2,7 @@
 override is lost or changed by mistake.
 
 In-process cases use the `cfn` fixture (conftest.py); the others run the built artifact in fresh processes
-through `LocalCloud` (rds_override_tools.local.cloud), at DEBUG, and also check that no log line of any of
+through `LocalCloud` (rds_override_local.cloud), at DEBUG, and also check that no log line of any of
 them holds the presigned ResponseURL.
 """
 
@@ -21,10 +21,10 @@ import pytest
 import cfn_resource
 import index
 from harness import ACCOUNT, REGION, V1, CloudFormation, override, rds_calls
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation import Invocation, ResponseServer
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation import Invocation, ResponseServer
 
 CODE_DIRS = [str(settings.ARTIFACT), str(settings.RUNTIME_SDK)]
 

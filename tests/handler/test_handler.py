@@ -28,7 +28,7 @@ from harness import (
     rds_calls,
     records,
 )
-from rds_override_tools.local import rds_emulator as emulator
+from rds_override_local import rds_emulator as emulator
 
 
 class TestCreate:
@@ -93,7 +93,10 @@ class TestCreate:
             "CertificateIdentifier 'rds-ca-rsa4096-g2' is not an RDS CA certificate in this region: "
             "valid choices are rds-ca-ecc384-g1, rds-ca-rsa2048-g1, rds-ca-rsa4096-g1"
         )
-        assert answer["PhysicalResourceId"] == f"rds-certificate-override:create-failed:{answer['RequestId']}"
+        # Nothing was recorded or written: the id says so, and the rollback Delete has nothing to undo.
+        assert (
+            answer["PhysicalResourceId"] == f"rds-certificate-override:nothing-changed:{answer['RequestId']}"
+        )
         assert answer["Data"] == {}
         assert override() is None
         assert rds_calls() == [(REGION, "DescribeCertificates")]

@@ -27,12 +27,14 @@ from harness import (
     delete_stack,
     for_stack,
     ledger,
+    lock_is_free,
     override,
     rds_calls,
     records,
+    withdrawals,
 )
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
 
 RSA4096 = V1["CertificateIdentifier"]
 ECC384 = V2["CertificateIdentifier"]
@@ -87,8 +89,13 @@ class TestTheLedger:
         )
         assert ledger() == {}
         assert override() is None
-        parameters = boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"]
-        assert parameters == [], "the region lock must be released"
+        assert lock_is_free(), "the region lock must be released"
+        names = [
+            p["Name"] for p in boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"]
+        ]
+        assert names == ["/rds-certificate-override/region-lock/3"], (
+            "one generation is left: the next one's floor"
+        )
 
     def test_an_update_records_the_new_ca_and_keeps_what_stood_before(self, cfn: CloudFormation) -> None:
         emulator.set_override(ACCOUNT, REGION, RSA2048)
@@ -114,6 +121,7 @@ class TestIntentBeforeEffect:
         answer = for_stack(cfn, team_a).send("Delete", V1, physical_id=failed["PhysicalResourceId"]).answer
         assert answer["Status"] == "SUCCESS"
         assert (override(), ledger(), modify_calls()) == (None, {}, 0)
+        assert withdrawals() == {declaration_name(team_a): failed["RequestId"]}
 
     def test_a_write_that_outlives_the_timer_is_undone_by_the_rollback_delete(
         self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
@@ -137,6 +145,7 @@ class TestIntentBeforeEffect:
         assert rollback["Status"] == "SUCCESS"
         assert override() == RSA2048, "what stood before is back"
         assert ledger() == {}
+        assert withdrawals() == {declaration_name(team_a): failed["RequestId"]}
 
     def test_a_write_is_not_started_without_time_to_finish_it(self, cfn: CloudFormation) -> None:
         team_a = create_stack("team-a")
@@ -378,7 +387,7 @@ class TestInput:
         ssm = aws_sdk.client("ssm", OTHER_REGION)
         with Stubber(ssm) as stubber:
             stubber.add_client_error(
-                "put_parameter",
+                "get_parameters_by_path",
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
                 400,

@@ -9,9 +9,8 @@ import re
 
 import pytest
 
-from rds_override_tools import simulate
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import local_cloud
+from rds_override_local import settings, simulate
+from rds_override_local.cloud import local_cloud
 
 pytestmark = pytest.mark.e2e
 

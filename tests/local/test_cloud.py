@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import local_cloud
+from rds_override_local import settings
+from rds_override_local.cloud import local_cloud
 
 
 def test_a_cloud_starts_empty_after_another_one() -> None:

@@ -1,4 +1,4 @@
-"""Tests of the local stand-in for CloudFormation (rds_override_tools.local.cloudformation), with a throwaway
+"""Tests of the local stand-in for CloudFormation (rds_override_local.cloudformation), with a throwaway
 handler."""
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from rds_override_tools.local import lambda_runner, settings
-from rds_override_tools.local.cloudformation import (
+from rds_override_local import lambda_runner, settings
+from rds_override_local.cloudformation import (
     CloudFormation,
     FreshProcessFunction,
     InProcessFunction,
     ResponseServer,
     UnacceptableAnswer,
     cfn_stringify,
-    invoke,
+    fresh_process,
     make_event,
 )
 
@@ -113,7 +113,7 @@ def run(server: ResponseServer, code_dir: Path, mode: str = "answer", **kwargs: 
     """Invoke the throwaway handler with a Create request."""
     request_id = str(uuid.uuid4())
     event = make_event("Create", {"Mode": mode}, response_url=server.response_url(request_id))
-    return invoke.invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
+    return fresh_process.invoke(event, server=server, code_dirs=[code_dir], env=ENV, **kwargs)
 
 
 # -- make_event --------------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def test_the_driver_kills_a_process_that_overruns_its_allowance(
     server: ResponseServer, code_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (code_dir / "stuck.py").write_text("import time\ntime.sleep(30)\ndef handler(event, context): pass\n")
-    monkeypatch.setattr(invoke, "INIT_ALLOWANCE_S", 0.5)
+    monkeypatch.setattr(fresh_process, "INIT_ALLOWANCE_S", 0.5)
 
     result = run(server, code_dir, handler="stuck.handler", timeout_s=0.5)
 

@@ -1,5 +1,5 @@
 """The organization on the emulator that `make bench-status` times and a simulation reuses
-(rds_override_tools.local.organization)."""
+(rds_override_local.organization)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 import declarations
-from rds_override_tools.local import organization
-from rds_override_tools.local.cloud import emulator_server
+from rds_override_local import organization
+from rds_override_local.cloud import emulator_server
 
 STACK_ID = (
     "arn:aws:cloudformation:eu-west-1:100000000001:stack/rds-certificate-override/"

@@ -1,4 +1,4 @@
-"""Tests of the RDS certificates emulator (rds_override_tools.local.rds_emulator).
+"""Tests of the RDS certificates emulator (rds_override_local.rds_emulator).
 
 Every API test runs twice: in-process under ``moto.mock_aws()`` and over HTTP against a
 ``ThreadedMotoServer`` on 127.0.0.1 in this process, so botocore's real serializers, HTTP stack
@@ -24,8 +24,8 @@ from moto import mock_aws
 from moto.rds.responses import RDSResponse
 from moto.server import ThreadedMotoServer
 
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local.rds_emulator import DEFAULT_ACCOUNT_ID
+from rds_override_local import rds_emulator as emulator
+from rds_override_local.rds_emulator import DEFAULT_ACCOUNT_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local.rds_emulator import DEFAULT_ACCOUNT_ID
+from rds_override_local import rds_emulator as emulator
+from rds_override_local.rds_emulator import DEFAULT_ACCOUNT_ID
 
 EU = "eu-west-1"
 OLD = "rds-ca-rsa2048-g1"

@@ -1,4 +1,4 @@
-"""The constants the local stand-ins share (rds_override_tools.local.settings)."""
+"""The constants the local stand-ins share (rds_override_local.settings)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from rds_override_tools.local import settings
+from rds_override_local import settings
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_template_without_exactly_one_runtime_is_refused(
 
 def test_importing_the_emulator_patches_nothing_into_moto() -> None:
     check = (
-        "from rds_override_tools.local import rds_emulator\n"
+        "from rds_override_local import rds_emulator\n"
         "from moto.rds.responses import RDSResponse\n"
         "assert 'describe_certificates' not in vars(RDSResponse)\n"
         "rds_emulator.install()\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rds_override_tools.local import settings
+from rds_override_local import settings
 
 ROOT = settings.REPOSITORY
 UV_ARTIFACT = settings.ARTIFACT

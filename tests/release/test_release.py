@@ -25,8 +25,8 @@ import pytest
 from cfnlint.decode import cfn_yaml
 from moto.server import ThreadedMotoServer
 
+from rds_override_local import settings
 from rds_override_tools import stackset
-from rds_override_tools.local import settings
 from version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]

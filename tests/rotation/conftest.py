@@ -9,8 +9,8 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,9 @@ from typing import Any
 import boto3
 import pytest
 
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
 from rds_override_tools import aws, cli, rotate_fleet, rotation
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
 from rds_override_tools.rotation import Item, Options, Outcome
 
 HOME = settings.REGION

@@ -11,8 +11,8 @@ from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 from status_support import CALLER_ACCOUNT, Account
 
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 
 import declarations
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import create_stack
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
+from rds_override_local.cloud import create_stack
 
 HOME = settings.REGION
 ROLE_NAME = "RdsCertificateOverrideStatus"

@@ -20,8 +20,8 @@ from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 from status_support import CALLER_ACCOUNT, HOME, ROLE_NAME, Account, account
 
+from rds_override_local import rds_emulator as emulator
 from rds_override_tools import cli
-from rds_override_tools.local import rds_emulator as emulator
 from rds_override_tools.status import (
     Declaration,
     LedgerError,

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from status_support import CALLER_ACCOUNT, HOME, ROLE_NAME, Account
 
+from rds_override_local import rds_emulator as emulator
 from rds_override_tools import cli
-from rds_override_tools.local import rds_emulator as emulator
 from rds_override_tools.readiness import measure, target_certificate
 from rds_override_tools.rotation import Database, EngineFacts, Kind, MaintenanceAction
 

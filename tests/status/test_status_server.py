@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 import declarations
-from rds_override_tools.local import organization, settings
-from rds_override_tools.local import rds_emulator as emulator
-from rds_override_tools.local.cloud import emulator_server
+from rds_override_local import organization, settings
+from rds_override_local import rds_emulator as emulator
+from rds_override_local.cloud import emulator_server
 
 HOME = settings.REGION
 US = settings.OTHER_REGION

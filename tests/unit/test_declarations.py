@@ -5,12 +5,22 @@ import json
 import pytest
 
 from declarations import (
+    FREE_LOCK_VALUE,
+    LEGACY_LOCK_NAME,
     Declaration,
+    Ledger,
+    LedgerValueTooLarge,
+    LockHolder,
+    LockLease,
+    LockState,
     StackRef,
+    TakeLock,
+    WaitForLock,
     WriteState,
     conflict_message,
     conflicting,
-    lock_expired,
+    decide_lock,
+    lock_name,
     lock_value,
     parameter_name,
     previous_override,
@@ -84,24 +94,104 @@ class TestValue:
         long = declared(stack_id=STACK_A.replace("team-a", "s" * 128), logical_id="L" * 255)
         assert len(long.to_json().encode()) < 4096
 
+    def test_a_value_too_large_for_a_standard_parameter_is_refused_before_any_write(self) -> None:
+        huge = declared(logical_id="L" * 5000)
+        with pytest.raises(LedgerValueTooLarge, match="more than the 4096 bytes"):
+            huge.to_json()
+
     @pytest.mark.parametrize(
-        "text", ['{"Version": 2}', "[]", '{"Version": 1}', '{"Version": 1, "StackId": "x", "State": "odd"}']
+        "text",
+        [
+            "not json",
+            "[]",
+            '{"Version": 2}',
+            '{"Version": true}',  # True == 1 in Python: a boolean is not the version
+            '{"Version": "1"}',
+            '{"Version": 1}',
+            '{"Version": 1, "StackId": "x", "State": "odd"}',
+        ],
     )
     def test_a_value_this_version_cannot_read_is_refused(self, text: str) -> None:
         with pytest.raises(ValueError):
             Declaration.from_json(text)
 
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("CertificateIdentifier", ["rds-ca-rsa4096-g1"]),
+            ("StackId", 7),
+            ("State", "confirmed"),
+            ("RestorePreviousOnDelete", "true"),
+            ("PreviousOverride", {"a": 1}),
+        ],
+    )
+    def test_a_field_of_another_type_is_refused(self, field: str, value: object) -> None:
+        raw = json.loads(declared().to_json())
+        with pytest.raises(ValueError, match=field):
+            Declaration.from_json(json.dumps({**raw, field: value}))
+
     def test_the_same_declaration_ignores_request_and_time(self) -> None:
         one = declared()
         assert one.same_declaration(Declaration(**{**vars(one), "request_id": "r-2", "updated_at": "later"}))
         assert not one.same_declaration(declared(certificate="rds-ca-ecc384-g1"))
+        assert not one.same_declaration(Declaration(**{**vars(one), "restore_previous": True}))
+        assert not one.same_declaration(Declaration(**{**vars(one), "state": WriteState.PENDING}))
+        assert not one.same_declaration(Declaration(**{**vars(one), "previous_override": "x"}))
+
+
+def ledger_of(*entries: tuple[str, str]) -> Ledger:
+    return Ledger.parse(entries)
+
+
+class TestLedger:
+    def test_a_reading_sorts_declarations_unreadable_entries_and_the_lock(self) -> None:
+        good, other = declared(), declared(stack_id=STACK_B)
+        broken = parameter_name(STACK_B, "Broken")
+        ledger = ledger_of(
+            (good.name, good.to_json()),
+            (other.name, other.to_json()),
+            (broken, '{"Version": 2}'),
+            (lock_name(3), FREE_LOCK_VALUE),
+            (LEGACY_LOCK_NAME, "{}"),
+        )
+        assert ledger.declarations == (good, other)
+        assert [u.name for u in ledger.unreadable] == [broken]
+        assert ledger.lock == LockState({3: FREE_LOCK_VALUE}, "{}")
+
+    def test_an_entry_under_another_resources_name_is_unreadable(self) -> None:
+        moved = declared()
+        ledger = ledger_of((parameter_name(STACK_B, "Override"), moved.to_json()))
+        assert ledger.declarations == ()
+        assert "names another resource" in ledger.unreadable[0].error
+
+    def test_the_repair_hint_names_the_parameter_and_the_way_out(self) -> None:
+        broken = parameter_name(STACK_B, "Broken")
+        hint = ledger_of((broken, "{")).unreadable[0].repair_hint()
+        assert broken in hint
+        assert f"aws ssm delete-parameter --name {broken}" in hint
 
 
 class TestDecisions:
     def test_split_own(self) -> None:
         mine, theirs = declared(), declared(stack_id=STACK_B)
-        assert split_own([theirs, mine], STACK_A, "Override") == (mine, [theirs])
-        assert split_own([theirs], STACK_A, "Override") == (None, [theirs])
+        broken = parameter_name(STACK_B, "Broken")
+        view = split_own(
+            ledger_of(*((d.name, d.to_json()) for d in (theirs, mine)), (broken, "{")), STACK_A, "Override"
+        )
+        assert (view.own, view.others) == (mine, [theirs])
+        assert view.own_unreadable is None
+        assert [u.name for u in view.others_unreadable] == [broken]
+        view = split_own(ledger_of((theirs.name, theirs.to_json())), STACK_A, "Override")
+        assert (view.own, view.others) == (None, [theirs])
+
+    def test_a_withdrawn_entry_is_nobodys_declaration(self) -> None:
+        withdrawn = Declaration(**{**vars(declared(stack_id=STACK_B)), "state": WriteState.WITHDRAWN})
+        mine = Declaration(**{**vars(declared()), "state": WriteState.WITHDRAWN})
+        view = split_own(
+            ledger_of((withdrawn.name, withdrawn.to_json()), (mine.name, mine.to_json())), STACK_A, "Override"
+        )
+        assert view.others == []
+        assert view.own == mine
 
     def test_only_another_ca_conflicts(self) -> None:
         same, other = declared(), declared(stack_id=STACK_B, certificate="rds-ca-ecc384-g1")
@@ -116,23 +206,82 @@ class TestDecisions:
     def test_what_stood_before_is_recorded_once_and_carried_along(self) -> None:
         own = declared(previous="own-previous")
         other = declared(stack_id=STACK_B, previous="first-previous")
-        kwargs = {"legacy_previous": "legacy", "others": [other], "standing": "standing"}
+        kwargs = {"legacy_previous": "legacy", "live_other": other, "standing": "standing"}
         assert previous_override(own=own, **kwargs) == "own-previous"  # type: ignore[arg-type]
         assert previous_override(own=None, **kwargs) == "legacy"  # type: ignore[arg-type]
         assert (
-            previous_override(own=None, legacy_previous=None, others=[other], standing="s")
+            previous_override(own=None, legacy_previous=None, live_other=other, standing="s")
             == "first-previous"
         )
-        assert previous_override(own=None, legacy_previous=None, others=[], standing="s") == "s"
+        assert previous_override(own=None, legacy_previous=None, live_other=None, standing="s") == "s"
+
+    def test_a_withdrawn_own_entry_carries_nothing(self) -> None:
+        withdrawn = Declaration(**{**vars(declared(previous="old")), "state": WriteState.WITHDRAWN})
+        assert previous_override(own=withdrawn, legacy_previous=None, live_other=None, standing="s") == "s"
 
 
-class TestLock:
-    def test_a_lock_expires_with_its_lease(self) -> None:
-        value = lock_value({"RequestId": "r-1"}, expires_at=100.0)
-        assert json.loads(value) == {"RequestId": "r-1", "ExpiresAt": 100.0}
-        assert not lock_expired(value, now=99.9)
-        assert lock_expired(value, now=100.0)
+ME = LockHolder(STACK_A, "Override", "request-me")
+THEM = LockHolder(STACK_B, "Override", "request-them")
+
+
+def held(holder: LockHolder = THEM, expires_at: float = 200.0) -> str:
+    return lock_value(holder, expires_at)
+
+
+class TestLockDecisions:
+    def test_a_region_without_a_lock_takes_the_first_generation(self) -> None:
+        assert decide_lock(LockState({}), ME, now=100.0) == TakeLock(1, (), "free")
+
+    def test_the_first_generation_holds_the_lock_alone(self) -> None:
+        decision = decide_lock(LockState({1: held()}), ME, now=100.0)
+        assert isinstance(decision, WaitForLock)
+        assert "stack team-b, resource Override, request request-them" in decision.reason
+
+    def test_a_generation_above_others_holds_the_lock(self) -> None:
+        assert isinstance(decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held()}), ME, now=100.0), WaitForLock)
+
+    def test_a_lone_generation_above_the_first_is_free_its_holder_released_it(self) -> None:
+        assert decide_lock(LockState({5: held()}), ME, now=100.0) == TakeLock(6, (5,), "free")
+
+    def test_a_free_floor_above_the_first_is_free(self) -> None:
+        assert decide_lock(LockState({1: held(), 2: FREE_LOCK_VALUE}), ME, now=100.0) == TakeLock(
+            3, (1, 2), "free"
+        )
+
+    def test_a_lease_that_ended_is_taken_over_by_the_next_generation(self) -> None:
+        decision = decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(expires_at=100.0)}), ME, now=100.0)
+        assert isinstance(decision, TakeLock)
+        assert (decision.generation, decision.superseded) == (6, (4, 5))
+        assert "its lease ended" in decision.reason
+        assert isinstance(
+            decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(expires_at=100.0)}), ME, 99.9), WaitForLock
+        )
 
     @pytest.mark.parametrize("value", ["", "{}", "[]", '{"ExpiresAt": "soon"}'])
-    def test_an_unreadable_lock_counts_as_expired(self, value: str) -> None:
-        assert lock_expired(value, now=0.0)
+    def test_an_unreadable_lock_is_over(self, value: str) -> None:
+        assert LockLease.parse(value) == LockLease(None, 0.0)
+        assert isinstance(decide_lock(LockState({1: value}), ME, now=0.0), TakeLock)
+
+    def test_this_resources_earlier_request_does_not_make_it_wait(self) -> None:
+        earlier = LockHolder(ME.stack_id, ME.logical_id, "request-earlier")
+        decision = decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(earlier)}), ME, now=100.0)
+        assert isinstance(decision, TakeLock)
+        assert decision.generation == 6
+
+    def test_the_same_request_delivered_twice_waits_for_itself(self) -> None:
+        assert isinstance(
+            decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(ME)}), ME, now=100.0), WaitForLock
+        )
+
+    def test_the_lock_of_an_earlier_release_is_respected_while_its_lease_runs(self) -> None:
+        legacy = json.dumps({"RequestId": "old", "ExpiresAt": 200.0})
+        assert isinstance(decide_lock(LockState({}, legacy), ME, now=100.0), WaitForLock)
+        assert decide_lock(LockState({}, legacy), ME, now=200.0) == TakeLock(1, (), "free")
+
+    def test_the_lease_value(self) -> None:
+        assert json.loads(lock_value(ME, 123.4567)) == {
+            "StackId": STACK_A,
+            "LogicalResourceId": "Override",
+            "RequestId": "request-me",
+            "ExpiresAt": 123.457,
+        }

@@ -14,8 +14,9 @@ from override import (
     attributes,
     choose_certificate,
     current_override,
+    FailedCreateId,
+    answer_deadline,
     failed_create_physical_id,
-    failed_create_request_id,
     parse_boolean,
     parse_properties,
     plan_delete,
@@ -113,9 +114,32 @@ class TestParseProperties:
         parsed = self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region="eusc-de-east-1")
         assert parsed.region == "eusc-de-east-1"
 
-    def test_a_region_that_is_not_a_string_is_refused(self) -> None:
-        with pytest.raises(PropertyError, match=r"Region \['eu-west-1'\] is not an AWS region name"):
-            self.parse(CertificateIdentifier="rds-ca-rsa4096-g1", Region=["eu-west-1"])
+    @pytest.mark.parametrize(
+        ("properties", "message"),
+        [
+            (
+                {"CertificateIdentifier": "rds-ca-rsa4096-g1", "Region": ["eu-west-1"]},
+                "Region must be a string, got a list",
+            ),
+            (
+                {"CertificateIdentifier": ["rds-ca-rsa4096-g1"]},
+                "CertificateIdentifier must be a string, got a list",
+            ),
+            ({"CertificateIdentifier": {"Ref": "Ca"}}, "CertificateIdentifier must be a string, got a map"),
+            ({"CertificateIdentifier": 4096}, "CertificateIdentifier must be a string, got a number"),
+            ({"CertificateIdentifier": True}, "CertificateIdentifier must be a string, got a boolean"),
+            (
+                {"CertificateIdentifier": "x", "RestorePreviousOnDelete": [True]},
+                "RestorePreviousOnDelete must be true or false, got a list",
+            ),
+        ],
+    )
+    def test_a_value_of_another_type_is_named_by_its_type(
+        self, properties: dict[str, object], message: str
+    ) -> None:
+        with pytest.raises(PropertyError) as error:
+            self.parse(**properties)
+        assert str(error.value) == message
 
     def test_region_must_be_known_to_rds(self) -> None:
         with pytest.raises(
@@ -164,14 +188,62 @@ class TestPhysicalId:
 
     def test_failed_create_id_is_not_empty_and_carries_the_request_id(self) -> None:
         assert failed_create_physical_id("req-1") == "rds-certificate-override:create-failed:req-1"
-        assert failed_create_request_id(failed_create_physical_id("req-1")) == "req-1"
+        assert FailedCreateId.parse(failed_create_physical_id("req-1")) == FailedCreateId("req-1", True)
+
+    def test_a_create_that_changed_nothing_says_so_in_its_id(self) -> None:
+        unchanged = str(FailedCreateId("req-1", may_have_changed=False))
+        assert unchanged == "rds-certificate-override:nothing-changed:req-1"
+        assert FailedCreateId.parse(unchanged) == FailedCreateId("req-1", False)
 
     @pytest.mark.parametrize(
         "value",
-        [None, "", "rds-certificate-override:create-failed:", "rds-certificate-override:v1:eu-west-1:-:ab"],
+        [
+            None,
+            "",
+            "rds-certificate-override:create-failed:",
+            "rds-certificate-override:nothing-changed:",
+            "rds-certificate-override:v1:eu-west-1:-:ab",
+            "other:create-failed:req-1",
+        ],
     )
     def test_only_a_failed_create_id_carries_a_request_id(self, value: str | None) -> None:
-        assert failed_create_request_id(value) is None
+        assert FailedCreateId.parse(value) is None
+
+
+SIGNED = "https://bucket.s3.amazonaws.com/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261129T100000Z"
+
+
+class TestAnswerDeadline:
+    def test_sigv4_the_service_timeout_from_the_signing_time(self) -> None:
+        deadline = answer_deadline(f"{SIGNED}&X-Amz-Expires=7200&X-Amz-Signature=s", "300")
+        assert deadline == datetime(2026, 11, 29, 10, 5, tzinfo=UTC)
+
+    @pytest.mark.parametrize("timeout", [None, "", "0", "3601", "soon", ["300"]])
+    def test_a_missing_or_invalid_service_timeout_is_cloudformations_default_hour(
+        self, timeout: object
+    ) -> None:
+        assert answer_deadline(SIGNED, timeout) == datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+
+    def test_a_url_that_expires_first_bounds_it(self) -> None:
+        assert answer_deadline(f"{SIGNED}&X-Amz-Expires=60", "300") == datetime(
+            2026, 11, 29, 10, 1, tzinfo=UTC
+        )
+
+    def test_sigv2_only_the_expiry(self) -> None:
+        url = "https://bucket.s3.amazonaws.com/key?AWSAccessKeyId=AKIA&Expires=1796040000&Signature=s"
+        assert answer_deadline(url, "300") == datetime.fromtimestamp(1796040000, UTC)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "",
+            "https://bucket/key?X-Amz-Signature=s",
+            "https://b/k?X-Amz-Date=yesterday",
+            "https://b/k?Expires=x",
+        ],
+    )
+    def test_a_url_that_says_nothing_tells_nothing(self, url: str) -> None:
+        assert answer_deadline(url, "300") is None
 
 
 class TestChooseCertificate:

@@ -15,7 +15,7 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
-from rds_override_tools.local import settings
+from rds_override_local import settings
 from version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]

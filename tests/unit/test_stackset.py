@@ -125,12 +125,19 @@ def test_the_translation_writes_no_region_or_partition_in() -> None:
     assert translate(source, "us-east-1") == translate(source, "cn-north-1") == translate(source, "eu-west-3")
 
 
+def test_queued_events_older_than_cloudformations_longest_wait_are_dropped(generated: Generated) -> None:
+    resources = generated.template["Resources"]
+    (invoke_config,) = (r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig")
+    assert invoke_config["Properties"]["MaximumEventAgeInSeconds"] == 3600
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+
+
 def test_a_setting_added_to_template_yaml_is_carried_through(tmp_path: Path) -> None:
     """Nothing is listed by hand: a new SAM property, IAM statement or removed setting follows."""
     source = load_sam_template()
     function = source["Resources"]["RdsCertificateOverrideFunction"]["Properties"]
     function.pop("ReservedConcurrentExecutions", None)
-    function["EventInvokeConfig"] = {"MaximumRetryAttempts": 0}
+    function["EventInvokeConfig"] = {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 900}
     policies = source["Resources"]["FunctionRole"]["Properties"]["Policies"]
     policies[0]["PolicyDocument"]["Statement"].append(
         {"Sid": "Ledger", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": "*"}
@@ -143,6 +150,7 @@ def test_a_setting_added_to_template_yaml_is_carried_through(tmp_path: Path) -> 
     resources = template["Resources"]
     (invoke_config,) = (r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig")
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+    assert invoke_config["Properties"]["MaximumEventAgeInSeconds"] == 900
     assert invoke_config["Properties"]["FunctionName"] == {"Ref": "RdsCertificateOverrideFunction"}
     assert resources["RdsCertificateOverrideFunction"]["Properties"]["MemorySize"] == 512
     assert "ReservedConcurrentExecutions" not in resources["RdsCertificateOverrideFunction"]["Properties"]

@@ -27,12 +27,18 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "index.handler"
 TIMEOUT = Duration.seconds(120)
+MAX_EVENT_AGE = Duration.hours(1)
 MEMORY_MB = 256
 DESCRIPTION = "Custom::RdsCertificateOverride provider (sets the RDS default CA for new DB instances)"
 
 RDS_ACTIONS = ("rds:DescribeCertificates", "rds:ModifyCertificates")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
-LEDGER_ACTIONS = ("ssm:GetParametersByPath", "ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
+LEDGER_ACTIONS = (
+    "ssm:GetParametersByPath",
+    "ssm:PutParameter",
+    "ssm:DeleteParameter",
+    "ssm:DeleteParameters",
+)
 # Fn::Sub, written as template.yaml writes them (the parity test compares the two roles whole).
 LEDGER_PARAMETERS = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/rds-certificate-override/*"
 STACK_ACTIONS = ("cloudformation:DescribeStacks",)
@@ -160,6 +166,8 @@ class Provider(Construct):
             # The function always answers CloudFormation itself; a retried event could only act after
             # CloudFormation has moved on, changing an override no stack owns.
             retry_attempts=0,
+            # An event queued longer than CloudFormation's longest wait is dropped: no stack waits for it.
+            max_event_age=MAX_EVENT_AGE,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.TEXT,
             environment={"POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "POWERTOOLS_LOG_LEVEL": LOG_LEVEL},

@@ -2,12 +2,12 @@
 
 - ``events``: requests exactly as CloudFormation sends them (``make_event``, every property a string);
 - ``response_server``: the presigned S3 ResponseURL, served over HTTPS on loopback (``ResponseServer``);
-- ``invoke``: one invocation in a fresh Python process, as a Lambda cold start (``invoke.invoke``,
-  ``Invocation``);
+- ``fresh_process``: one invocation in a fresh Python process, as a Lambda cold start
+  (``fresh_process.invoke``, ``Invocation``);
 - ``stand_in``: ``CloudFormation``, the one API the demo and the tests send requests through, delivering to
   a ``FreshProcessFunction`` or an ``InProcessFunction``.
 
-Typical use (what ``rds_override_tools.local.cloud.local_cloud`` sets up)::
+Typical use (what ``rds_override_local.cloud.local_cloud`` sets up)::
 
     with ResponseServer() as server:
         function = FreshProcessFunction(server, [artifact, sdk_dir], env=function_env)
@@ -16,7 +16,7 @@ Typical use (what ``rds_override_tools.local.cloud.local_cloud`` sets up)::
 """
 
 from .events import cfn_stringify, make_event
-from .invoke import Invocation, UnacceptableAnswer, default_python, function_environment
+from .fresh_process import Invocation, UnacceptableAnswer, default_python, function_environment
 from .response_server import MAX_RESPONSE_BYTES, Attempt, RecordedResponse, ResponseServer
 from .stand_in import CloudFormation, FreshProcessFunction, Function, InProcessFunction
 

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from .. import lambda_runner, rds_emulator, settings
 from .events import make_event
-from .invoke import Invocation, invoke
+from .fresh_process import Invocation, invoke
 from .response_server import RecordedResponse, ResponseServer
 
 
@@ -99,12 +99,17 @@ class InProcessFunction:
         self._issued: dict[str, str] = {}  # URL -> request id
         self._answers: dict[str, list[RecordedResponse]] = {}
 
-    def response_url(self, request_id: str) -> str:
-        """Shaped like CloudFormation's presigned S3 URL; nothing listens there."""
+    def response_url(self, request_id: str, *, signed_at: float | None = None) -> str:
+        """Shaped like CloudFormation's presigned S3 URL (SigV4, signed now or at ``signed_at``, valid two
+        hours); nothing listens there."""
         bucket = "cloudformation-custom-resource-response-" + self.region.replace("-", "")
+        amz_date = time.strftime(
+            "%Y%m%dT%H%M%SZ", time.gmtime(time.time() if signed_at is None else signed_at)
+        )
         url = (
             f"https://{bucket}.s3-{self.region}.amazonaws.com/arn%3Aaws%3Acloudformation/"
-            f"{quote(request_id, safe='')}?X-Amz-Signature={self._signature}"
+            f"{quote(request_id, safe='')}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={amz_date}"
+            f"&X-Amz-SignedHeaders=host&X-Amz-Expires=7200&X-Amz-Signature={self._signature}"
         )
         with self._lock:
             self._issued[url] = request_id

@@ -33,11 +33,11 @@ from typing import Any
 
 import boto3
 
+from rds_override_local import organization, rds_emulator, settings
+from rds_override_local.cloud import LocalCloud, create_stack, local_cloud
+from rds_override_local.cloudformation import Invocation, make_event
+from rds_override_local.cloudformation.fresh_process import invoke_warm
 from rds_override_tools import stackset
-from rds_override_tools.local import organization, rds_emulator, settings
-from rds_override_tools.local.cloud import LocalCloud, create_stack, local_cloud
-from rds_override_tools.local.cloudformation import Invocation, make_event
-from rds_override_tools.local.cloudformation.invoke import invoke_warm
 
 HOME_REGION = "us-east-1"
 DECLARED = "rds-ca-rsa4096-g1"

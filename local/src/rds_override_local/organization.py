@@ -2,8 +2,8 @@
 
 What `make bench-status` (tools/bench_status.py) times and a simulation can reuse::
 
-    from rds_override_tools.local.cloud import emulator_server    # or local_cloud(...).rds_endpoint
-    from rds_override_tools.local import organization
+    from rds_override_local.cloud import emulator_server    # or local_cloud(...).rds_endpoint
+    from rds_override_local import organization
 
     with emulator_server() as endpoint:
         accounts = organization.account_ids(50)

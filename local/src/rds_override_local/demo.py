@@ -2,7 +2,7 @@
 
 The RDS certificate emulator runs on moto's server (127.0.0.1), a local HTTPS server stands in for the
 presigned S3 ResponseURL, and every event runs the built artifact in a fresh Python process, as a Lambda
-cold start would (``rds_override_tools.local.cloud``).
+cold start would (``rds_override_local.cloud``).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import argparse
 import os
 import sys
 
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation import Invocation
-from rds_override_tools.local.rds_emulator import RDSCall
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation import Invocation
+from rds_override_local.rds_emulator import RDSCall
 
 
 def _show(step: int, title: str, invocation: Invocation, rds_calls: list[RDSCall], default: str) -> None:

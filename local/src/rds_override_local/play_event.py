@@ -1,10 +1,10 @@
 """`make invoke EVENT=events/create.json`: play one CloudFormation request against the local RDS emulator.
 
 The event goes to the built function in a fresh Python process (a cold start), through the same local
-CloudFormation as `make demo` (``rds_override_tools.local.cloud``): its ResponseURL is replaced by one of
+CloudFormation as `make demo` (``rds_override_local.cloud``): its ResponseURL is replaced by one of
 the local HTTPS stand-in for S3, and what the function PUT there is what CloudFormation would get. It is
 printed: SUCCESS or FAILED, the Reason, the physical id and the attributes. No Docker, no AWS account
-(`sam local invoke` needs Docker). Run as `python -m rds_override_tools.invoke EVENT --artifact ...`.
+(`sam local invoke` needs Docker). Run as `python -m rds_override_local.play_event EVENT --artifact ...`.
 
 The emulator starts with the RDS system default (or, with ``--override``, an override set by hand). An Update
 or a Delete is a request about a resource that an earlier Create made, and the function finds what that
@@ -22,9 +22,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rds_override_tools.local import settings
-from rds_override_tools.local.cloud import LocalCloud, local_cloud
-from rds_override_tools.local.cloudformation import CloudFormation, Invocation
+from rds_override_local import settings
+from rds_override_local.cloud import LocalCloud, local_cloud
+from rds_override_local.cloudformation import CloudFormation, Invocation
 
 NO_OVERRIDE = "none"
 

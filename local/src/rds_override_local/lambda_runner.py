@@ -1,6 +1,6 @@
 """Run one Lambda invocation in this process, as the Lambda Python runtime would on a cold start.
 
-``rds_override_tools.local.cloudformation.invoke`` starts ``python -B -S -P lambda_runner.py --handler
+``rds_override_local.cloudformation.fresh_process`` starts ``python -B -S -P lambda_runner.py --handler
 index.handler ...`` in a fresh process with ``PYTHONPATH`` set to the function's code and the event JSON on
 stdin. This script then does what the runtime does:
 

@@ -1,0 +1,515 @@
+"""The lock and the ledger under faults, as CloudFormation and Lambda deliver them (README "Reliability").
+
+A refusing region, a late or repeated event, a release SSM throttles, a busy or dead holder, a hand-edited
+ledger entry: none may leave a stack unable to roll back, or let a change through that a live declaration
+forbids. In-process on the emulator, with the function's clock under the test's control (no sleeps).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.models import CloudFormationBackend
+from moto.core.exceptions import JsonRESTError
+from moto.ssm.models import SimpleSystemManagerBackend
+
+import declarations
+import index
+import ledger
+from declarations import FREE_LOCK_VALUE, LockHolder, lock_name, lock_value, parameter_name
+from harness import (
+    ACCOUNT,
+    OTHER_REGION,
+    REGION,
+    V1,
+    V2,
+    CloudFormation,
+    create_stack,
+    declaration_name,
+    delete_stack,
+    entries,
+    for_stack,
+    lock_generations,
+    lock_is_free,
+    override,
+    rds_calls,
+    records,
+    withdrawals,
+)
+from harness import (
+    ledger as declarations_of,
+)
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
+
+RSA4096 = V1["CertificateIdentifier"]
+ECC384 = V2["CertificateIdentifier"]
+RSA2048 = "rds-ca-rsa2048-g1"
+SSM_ACTIONS = ("get_parameters_by_path", "put_parameter", "delete_parameter", "delete_parameters")
+
+
+class FakeClock:
+    """The function's wall clock, stopped at the test's start: only the test and sleeps move it on."""
+
+    def __init__(self) -> None:
+        self.start = time.time()
+        self.offset = 0.0
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.start + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(index, "clock", fake)
+    return fake
+
+
+def refuse_ssm(
+    monkeypatch: pytest.MonkeyPatch, region: str, code: str, actions: tuple[str, ...] = SSM_ACTIONS
+) -> list[str]:
+    """Make moto's SSM in `region` answer `code` to `actions`; returns the list of refused calls."""
+    refused: list[str] = []
+    for action in actions:
+        original: Callable[..., Any] = getattr(SimpleSystemManagerBackend, action)
+
+        def refusing(
+            self: Any, *args: Any, _original: Any = original, _action: str = action, **kwargs: Any
+        ) -> Any:
+            if self.region_name == region:
+                refused.append(_action)
+                raise JsonRESTError(code, f"{code} for {_action}")
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(SimpleSystemManagerBackend, action, refusing)
+    return refused
+
+
+def refuse_rds(region: str, code: str, status: int = 400) -> None:
+    for action in ("DescribeCertificates", "ModifyCertificates"):
+        emulator.inject_fault(action, code=code, status=status, count=None, region=region)
+
+
+def ssm(region: str = REGION) -> Any:
+    return boto3.client("ssm", region_name=region)
+
+
+def hold_lock(region: str, holder: LockHolder, expires_at: float, generation: int = 2) -> None:
+    """Another invocation holds the region's lock (a generation above a free one)."""
+    ssm(region).put_parameter(Name=lock_name(generation - 1), Value=FREE_LOCK_VALUE, Type="String")
+    ssm(region).put_parameter(Name=lock_name(generation), Value=lock_value(holder, expires_at), Type="String")
+
+
+def answer_of(cfn: CloudFormation, event: dict[str, Any]) -> dict[str, Any]:
+    index.helper._answers.clear()  # a cold instance: no memory of earlier answers
+    return cfn.deliver(event).answer
+
+
+class TestARefusingRegion:
+    """An opt-in region not enabled, or a region-deny SCP: a Create there fails; its rollback succeeds."""
+
+    @pytest.mark.parametrize("code", ["UnrecognizedClientException", "AccessDeniedException"])
+    def test_a_create_fails_and_its_rollback_delete_succeeds_at_once(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch, code: str
+    ) -> None:
+        refused = refuse_ssm(monkeypatch, OTHER_REGION, code)
+        refuse_rds(OTHER_REGION, "UnrecognizedClient" if code.startswith("Unrecognized") else "AccessDenied")
+        team_a = create_stack("team-a")
+        failed = for_stack(cfn, team_a).send("Create", {**V1, "Region": OTHER_REGION}).answer
+        assert failed["Status"] == "FAILED"
+        assert f"Region {OTHER_REGION}" in failed["Reason"] and "Nothing was changed" in failed["Reason"]
+        assert (
+            failed["PhysicalResourceId"] == f"rds-certificate-override:nothing-changed:{failed['RequestId']}"
+        )
+        refused.clear()
+        rollback = for_stack(cfn, team_a).send(
+            "Delete", {**V1, "Region": OTHER_REGION}, physical_id=failed["PhysicalResourceId"]
+        )
+        assert rollback.answer["Status"] == "SUCCESS"
+        assert refused == ["put_parameter"], "one refused write, no lock, no wait, no RDS call"
+        assert rds_calls() == []
+
+    def test_an_scp_that_denies_rds_only_fails_the_create_and_its_rollback_succeeds(
+        self, cfn: CloudFormation
+    ) -> None:
+        refuse_rds(OTHER_REGION, "AccessDenied", 403)
+        team_a = create_stack("team-a")
+        failed = for_stack(cfn, team_a).send("Create", {**V1, "Region": OTHER_REGION}).answer
+        assert failed["Status"] == "FAILED"
+        assert "DescribeCertificates was denied (AccessDenied)" in failed["Reason"]
+        assert failed["PhysicalResourceId"].startswith("rds-certificate-override:nothing-changed:")
+        assert declarations_of(OTHER_REGION) == {}
+        rollback = (
+            for_stack(cfn, team_a)
+            .send("Delete", {**V1, "Region": OTHER_REGION}, physical_id=failed["PhysicalResourceId"])
+            .answer
+        )
+        assert rollback["Status"] == "SUCCESS"
+        assert withdrawals(OTHER_REGION) == {declaration_name(team_a): failed["RequestId"]}
+        assert lock_is_free(OTHER_REGION)
+
+    def test_a_region_change_into_it_fails_and_the_rollback_update_succeeds(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V1).answer
+        refuse_ssm(monkeypatch, OTHER_REGION, "UnrecognizedClientException")
+        moved = {**V1, "Region": OTHER_REGION}
+        failed = (
+            for_stack(cfn, team_a)
+            .send("Update", moved, physical_id=created["PhysicalResourceId"], old_properties=V1)
+            .answer
+        )
+        assert failed["Status"] == "FAILED"
+        rollback = (
+            for_stack(cfn, team_a)
+            .send("Update", V1, physical_id=created["PhysicalResourceId"], old_properties=moved)
+            .answer
+        )
+        assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+        assert override() == RSA4096
+        assert list(declarations_of()) == [declaration_name(team_a)]
+
+
+class TestLateEvents:
+    def test_templates_drop_events_older_than_cloudformations_longest_wait(self) -> None:
+        template = settings.REPOSITORY.joinpath("template.yaml").read_text()
+        assert "MaximumEventAgeInSeconds: 3600" in template
+
+    @pytest.mark.parametrize("request_type", ["Create", "Delete"])
+    def test_an_event_older_than_its_service_timeout_changes_nothing(
+        self, cfn: CloudFormation, clock: FakeClock, request_type: str
+    ) -> None:
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V2).answer
+        before = (override(), entries(), lock_generations(ssm()))
+        physical_id = created["PhysicalResourceId"] if request_type == "Delete" else None
+        event = for_stack(cfn, create_stack("team-b") if request_type == "Create" else team_a).event(
+            request_type, V1 if request_type == "Create" else V2, physical_id=physical_id
+        )
+        clock.offset = settings.SERVICE_TIMEOUT_S + 1.0  # Lambda delivers it late
+        answer = cfn.deliver(event).answer
+        assert answer["Status"] == "FAILED"
+        assert "arrived after CloudFormation stopped waiting for it" in answer["Reason"]
+        assert (override(), entries(), lock_generations(ssm())) == before
+        assert rds_calls() == []
+
+    def test_an_event_just_in_time_runs(self, cfn: CloudFormation, clock: FakeClock) -> None:
+        event = for_stack(cfn, create_stack("team-a")).event("Create", V1)
+        clock.offset = settings.SERVICE_TIMEOUT_S - 2.0
+        assert cfn.deliver(event).answer["Status"] == "SUCCESS"
+
+    def test_a_create_delivered_again_after_its_rollback_changes_nothing(self, cfn: CloudFormation) -> None:
+        """team-b's Create is refused (team-a declares another CA) and rolled back; then team-a goes away
+        and Lambda delivers team-b's Create again: it must not declare for a resource that is gone."""
+        team_a, team_b = create_stack("team-a"), create_stack("team-b")
+        a_id = for_stack(cfn, team_a).send("Create", V1).answer["PhysicalResourceId"]
+        create_b = for_stack(cfn, team_b).event("Create", V2)
+        refused = answer_of(cfn, create_b)
+        assert refused["PhysicalResourceId"].startswith("rds-certificate-override:nothing-changed:")
+        assert (
+            for_stack(cfn, team_b)
+            .send("Delete", V2, physical_id=refused["PhysicalResourceId"])
+            .answer["Status"]
+            == "SUCCESS"
+        )
+        for_stack(cfn, team_a).send("Delete", V1, physical_id=a_id)
+        again = answer_of(cfn, create_b)
+        assert again["Status"] == "FAILED"
+        assert "already rolled back" in again["Reason"]
+        assert (override(), declarations_of()) == (None, {})
+
+    def test_a_create_that_recorded_then_failed_and_was_rolled_back_is_not_redone(
+        self, cfn: CloudFormation
+    ) -> None:
+        team_a = create_stack("team-a")
+        emulator.inject_fault("ModifyCertificates", code="InternalFailure", status=500, count=None)
+        create = for_stack(cfn, team_a).event("Create", V1)
+        failed = answer_of(cfn, create)
+        assert failed["PhysicalResourceId"].startswith("rds-certificate-override:create-failed:")
+        emulator.clear_faults()
+        for_stack(cfn, team_a).send("Delete", V1, physical_id=failed["PhysicalResourceId"])
+        again = answer_of(cfn, create)
+        assert again["Status"] == "FAILED"
+        assert (override(), declarations_of()) == (None, {})
+
+    def test_a_create_whose_resource_is_rolled_back_while_it_runs_changes_nothing(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The rollback Delete of a Create that changed nothing takes no lock: if it runs between another
+        delivery's read of the ledger and its first write, the create-only write refuses that delivery."""
+        team_a = create_stack("team-a")
+        create = for_stack(cfn, team_a).event("Create", V1)
+        read = ledger.read
+
+        def read_then_rollback(region: str) -> Any:
+            snapshot = read(region)
+            index._withdraw_unchanged(region, create, create["RequestId"])
+            return snapshot
+
+        monkeypatch.setattr(ledger, "read", read_then_rollback)
+        answer = answer_of(cfn, create)
+        assert answer["Status"] == "FAILED"
+        assert "deleted while this Create waited" in answer["Reason"]
+        assert override() is None
+        assert rds_calls() == [(REGION, "DescribeCertificates")]
+
+
+class TestLockFaults:
+    def test_a_release_throttled_through_every_retry_still_answers_success(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+    ) -> None:
+        ssm().put_parameter(Name=lock_name(5), Value=FREE_LOCK_VALUE, Type="String")
+        delete_parameters = SimpleSystemManagerBackend.delete_parameters
+        refused = refuse_ssm(monkeypatch, REGION, "ThrottlingException", ("delete_parameters",))
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V1).answer
+        assert created["Status"] == "SUCCESS"
+        assert refused == ["delete_parameters"] * 5, "every attempt of the SDK's retries"
+        assert not lock_is_free(), "the lease will end it"
+        # Its own next event (here the Delete) takes it over at once instead of waiting for the lease.
+        monkeypatch.setattr(SimpleSystemManagerBackend, "delete_parameters", delete_parameters)
+        deleted = for_stack(cfn, team_a).send("Delete", V1, physical_id=created["PhysicalResourceId"]).answer
+        assert deleted["Status"] == "SUCCESS"
+        assert clock.slept == []
+        assert (override(), declarations_of()) == (None, {})
+        assert lock_is_free()
+
+    def test_too_many_updates_on_the_lock_means_wait_and_try_again(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+    ) -> None:
+        put = SimpleSystemManagerBackend.put_parameter
+        busy = iter([True])
+
+        def put_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            if "/region-lock/" in name and next(busy, False):
+                raise JsonRESTError("TooManyUpdates", "There are concurrent updates for the resource")
+            return put(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(SimpleSystemManagerBackend, "put_parameter", put_parameter)
+        assert for_stack(cfn, create_stack("team-a")).send("Create", V1).answer["Status"] == "SUCCESS"
+        assert len(clock.slept) == 1
+
+    def test_the_wait_gives_up_leaving_time_for_the_write_and_the_lease_is_from_the_deadline(
+        self, cfn: CloudFormation, clock: FakeClock
+    ) -> None:
+        now = clock.time()
+        hold_lock(REGION, LockHolder("someone", "Else", "r-0"), expires_at=now + 3600)
+        answer = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
+        assert answer["Status"] == "FAILED"
+        assert "did not end in time" in answer["Reason"] and "Nothing was changed" in answer["Reason"]
+        time_left = settings.TIMEOUT_S - index.TIMEOUT_MARGIN_SECONDS
+        budget = time_left - index.aws_sdk.WORST_CASE_CALL_SECONDS - index.READS_BEFORE_THE_WRITE_SECONDS
+        assert budget - 1.5 < clock.offset <= budget + 0.5
+        assert override() is None
+
+    def test_a_lease_is_taken_over_when_it_ends_and_stamped_from_the_deadline(
+        self, cfn: CloudFormation, clock: FakeClock
+    ) -> None:
+        start = clock.time()
+        hold_lock(REGION, LockHolder("someone", "Else", "r-0"), expires_at=start + 20)
+        answer = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
+        assert answer["Status"] == "SUCCESS"
+        assert 20 <= clock.offset < 21.5, "it waited for the lease, no longer"
+        # The lease it wrote: its own answer deadline plus the margin, however long it waited.
+        lease = json.loads(lock_generations(ssm())[3])["ExpiresAt"]
+        deadline = start + settings.TIMEOUT_S - index.TIMEOUT_MARGIN_SECONDS
+        assert index.LEASE_MARGIN_SECONDS == 15.0
+        assert deadline + 15.0 - 1.0 < lease <= deadline + 15.0 + 0.5
+
+
+def write_entry(name: str, value: str, region: str = REGION) -> None:
+    ssm(region).put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+
+
+class TestUnreadableEntries:
+    @pytest.mark.parametrize(
+        "value",
+        ["{not json", json.dumps({"Version": 2, "CertificateIdentifier": RSA4096}), '{"Version": true}'],
+    )
+    def test_a_change_is_refused_naming_the_entry_and_the_way_out(
+        self, cfn: CloudFormation, value: str
+    ) -> None:
+        broken = parameter_name(create_stack("team-x"), "Override")
+        write_entry(broken, value)
+        team_a = create_stack("team-a")
+        answer = for_stack(cfn, team_a).send("Create", V1).answer
+        assert answer["Status"] == "FAILED"
+        assert f"The ledger entry {broken} cannot be read" in answer["Reason"]
+        assert f"aws ssm delete-parameter --name {broken}" in answer["Reason"]
+        assert override() is None
+        assert declaration_name(team_a) not in entries()
+
+    def test_joining_the_standing_ca_still_works(self, cfn: CloudFormation) -> None:
+        emulator.set_override(ACCOUNT, REGION, RSA4096)
+        write_entry(parameter_name(create_stack("team-x"), "Override"), "{")
+        assert for_stack(cfn, create_stack("team-a")).send("Create", V1).answer["Status"] == "SUCCESS"
+
+    def test_the_last_readable_declarer_leaves_the_override_and_says_why(
+        self, cfn: CloudFormation, json_logs: io.StringIO
+    ) -> None:
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V1).answer
+        broken = parameter_name(create_stack("team-x"), "Override")
+        write_entry(broken, "{")
+        deleted = for_stack(cfn, team_a).send("Delete", V1, physical_id=created["PhysicalResourceId"]).answer
+        assert deleted["Status"] == "SUCCESS"
+        assert override() == RSA4096
+        assert any(broken in r["message"] for r in records(json_logs, "WARNING"))
+
+    def test_its_own_unreadable_entry_leaves_the_override_on_delete(self, cfn: CloudFormation) -> None:
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V1).answer
+        write_entry(declaration_name(team_a), "{")
+        assert (
+            for_stack(cfn, team_a)
+            .send("Delete", V1, physical_id=created["PhysicalResourceId"])
+            .answer["Status"]
+            == "SUCCESS"
+        )
+        assert override() == RSA4096
+        assert entries() == {}
+
+    def test_a_declaration_too_large_for_a_standard_parameter_is_refused_before_any_write(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CloudFormation's own limits keep a declaration under 1 KB; the check stands before every write."""
+        monkeypatch.setattr(declarations, "MAX_VALUE_BYTES", 300)
+        answer = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
+        assert answer["Status"] == "FAILED"
+        assert "more than the 300 bytes of an SSM standard parameter" in answer["Reason"]
+        assert (override(), entries()) == (None, {})
+
+
+class TestWhatStoodBefore:
+    def test_it_comes_from_live_declarations_only(self, cfn: CloudFormation) -> None:
+        """A stack deleted with Retain leaves its declaration; a CA set by hand since is what the next
+        stack finds standing, and what its Delete restores."""
+        gone = create_stack("gone")
+        for_stack(cfn, gone).send("Create", V1)
+        delete_stack(gone)  # Retain: no Delete request
+        emulator.set_override(ACCOUNT, REGION, RSA2048)  # set by hand
+        team_a = create_stack("team-a")
+        restore = {**V2, "RestorePreviousOnDelete": "true"}
+        created = for_stack(cfn, team_a).send("Create", restore).answer
+        assert created["Data"]["PreviousCertificateIdentifier"] == RSA2048
+        for_stack(cfn, team_a).send("Delete", restore, physical_id=created["PhysicalResourceId"])
+        assert override() == RSA2048
+
+
+class TestSmallerOnes:
+    def test_refusing_a_create_asks_about_one_live_holder_not_every_co_declarer(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        holders = [create_stack(f"team-{n}") for n in range(12)]
+        for stack in holders:
+            for_stack(cfn, stack).send("Create", V1)
+        asked = []
+        stack_gone = ledger.stack_gone
+        monkeypatch.setattr(
+            ledger, "stack_gone", lambda stack_id: asked.append(stack_id) or stack_gone(stack_id)
+        )
+        refused = for_stack(cfn, create_stack("late")).send("Create", V2).answer
+        assert refused["Status"] == "FAILED"
+        assert len(asked) == 1
+
+    @pytest.mark.filterwarnings("ignore:Exception\\(CloudFormationError\\) with code:UserWarning")
+    def test_an_error_from_a_declaring_stacks_own_region_names_that_region(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        elsewhere = create_stack("elsewhere", region=OTHER_REGION)
+        for_stack(cfn, elsewhere).send("Create", V1)
+        describe = CloudFormationBackend.describe_stacks
+
+        def refusing(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.region_name == OTHER_REGION:
+                raise CloudFormationError("UnrecognizedClientException", "The security token is invalid.")
+            return describe(self, *args, **kwargs)
+
+        monkeypatch.setattr(CloudFormationBackend, "describe_stacks", refusing)
+        answer = for_stack(cfn, create_stack("team-a")).send("Create", V2).answer
+        assert answer["Status"] == "FAILED"
+        assert (
+            f"CloudFormation in its region {OTHER_REGION} answered UnrecognizedClientException"
+            in answer["Reason"]
+        )
+        assert f"Region {REGION}" not in answer["Reason"]
+
+    def test_an_unknown_request_type_is_named_with_the_valid_ones(self, cfn: CloudFormation) -> None:
+        event = cfn.event("Create", V1)
+        event["RequestType"] = "Upsert"
+        answer = cfn.deliver(event).answer
+        assert answer["Status"] == "FAILED"
+        assert (
+            answer["Reason"]
+            == "RequestType 'Upsert' is not one of Create, Update, Delete. Nothing was changed."
+        )
+        assert (override(), entries(), rds_calls()) == (None, {}, [])
+
+    def test_at_ssms_parameter_quota_the_reason_names_it_and_the_fix(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        put = SimpleSystemManagerBackend.put_parameter
+
+        def put_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            if "/declarations/" in name:
+                raise JsonRESTError("ParameterLimitExceeded", "You have exceeded the number of parameters")
+            return put(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(SimpleSystemManagerBackend, "put_parameter", put_parameter)
+        answer = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
+        assert answer["Status"] == "FAILED"
+        assert "quota of 10,000 standard parameters" in answer["Reason"]
+        assert "Service Quotas" in answer["Reason"]
+        assert override() is None
+
+
+class TestWhatTheLedgerRecords:
+    def test_an_update_records_its_intent_before_its_write(self, cfn: CloudFormation) -> None:
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V1).answer
+        emulator.inject_fault("ModifyCertificates", code="AccessDenied", status=403, count=None)
+        failed = (
+            for_stack(cfn, team_a)
+            .send("Update", V2, physical_id=created["PhysicalResourceId"], old_properties=V1)
+            .answer
+        )
+        assert failed["Status"] == "FAILED"
+        recorded = declarations_of()[declaration_name(team_a)]
+        assert (recorded["CertificateIdentifier"], recorded["State"]) == (ECC384, "pending")
+
+    def test_an_update_of_restore_previous_on_delete_alone_is_recorded(self, cfn: CloudFormation) -> None:
+        team_a = create_stack("team-a")
+        created = for_stack(cfn, team_a).send("Create", V1).answer
+        restore = {**V1, "RestorePreviousOnDelete": "true"}
+        for_stack(cfn, team_a).send(
+            "Update", restore, physical_id=created["PhysicalResourceId"], old_properties=V1
+        )
+        assert declarations_of()[declaration_name(team_a)]["RestorePreviousOnDelete"] is True
+
+    def test_a_pending_declaration_is_not_taken_for_a_write_that_landed(
+        self, cfn: CloudFormation, json_logs: io.StringIO
+    ) -> None:
+        team_a = create_stack("team-a")
+        emulator.inject_fault("ModifyCertificates", code="AccessDenied", status=403, count=None)
+        failed = for_stack(cfn, team_a).send("Create", V1).answer
+        emulator.clear_faults()
+        emulator.set_override(ACCOUNT, REGION, RSA2048)  # someone else's, set by hand meanwhile
+        for_stack(cfn, team_a).send("Delete", V1, physical_id=failed["PhysicalResourceId"])
+        assert override() == RSA2048
+        infos = [r["message"] for r in records(json_logs, "INFO")]
+        assert f"Delete: the write of {RSA4096} never landed: nothing to undo" in infos
+        assert not [r for r in records(json_logs, "WARNING") if "changed outside" in r["message"]]

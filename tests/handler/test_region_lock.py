@@ -1,0 +1,293 @@
+"""The region lock (lambda/ledger.py `RegionLock`) on moto's SSM, with a clock the test drives.
+
+No sleeps: the clock's `sleep` moves its time on. Interleavings are driven step by step (a read, then a
+take), and a Hypothesis state machine tries many: whatever the order, one holder at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from moto import mock_aws
+
+import ledger
+from declarations import FREE_LOCK_VALUE, LockHolder, LockState, TakeLock, WaitForLock, decide_lock, lock_name
+from harness import lock_generations
+
+REGION = "ap-northeast-3"  # a region no other test of this process uses
+T0 = 2_000_000_000.0
+
+
+class FakeClock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def holder(name: str, request: str = "r-1") -> LockHolder:
+    return LockHolder(
+        f"arn:aws:cloudformation:{REGION}:123456789012:stack/{name}/uuid-{name}", "Override", request
+    )
+
+
+def region_lock(
+    who: LockHolder, clock: FakeClock, *, time_left: float = 100.0, budget: float | None = None
+) -> ledger.RegionLock:
+    return ledger.RegionLock(
+        REGION,
+        who,
+        deadline=clock.time() + time_left,
+        give_up_at=clock.time() + (time_left - 60.0 if budget is None else budget),
+        lease_margin=15.0,
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def ssm() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("ssm", region_name=REGION)
+
+
+def held_by(ssm: Any) -> str | None:
+    """Who a newcomer would wait for, or None when it would take the lock."""
+    decision = decide_lock(LockState(lock_generations(ssm)), holder("newcomer"), T0)
+    return decision.reason if isinstance(decision, WaitForLock) else None
+
+
+class TestOneHolder:
+    def test_the_first_holder_takes_generation_one_and_frees_it_with_a_floor(self, ssm: Any) -> None:
+        lock = region_lock(holder("a"), FakeClock())
+        lock.acquire()
+        assert lock.generation == 1
+        assert "stack a" in str(held_by(ssm))
+        lock.release()
+        assert held_by(ssm) is None
+        assert lock_generations(ssm) == {1: lock_generations(ssm)[1], 2: FREE_LOCK_VALUE}
+
+    def test_a_later_holder_frees_it_by_deleting_what_it_superseded(self, ssm: Any) -> None:
+        ssm.put_parameter(Name=lock_name(7), Value=FREE_LOCK_VALUE, Type="String")
+        lock = region_lock(holder("a"), FakeClock())
+        lock.acquire()
+        assert (lock.generation, lock.superseded) == (8, (7,))
+        lock.release()
+        assert list(lock_generations(ssm)) == [8]
+        assert held_by(ssm) is None
+
+    def test_two_takers_of_an_expired_lock_one_wins(self, ssm: Any) -> None:
+        """A reads, B reads, A takes, B takes: the next generation is create-only, so B's take fails."""
+        clock = FakeClock()
+        dead = region_lock(holder("dead"), clock, time_left=10.0)
+        dead.acquire()  # and never releases: Lambda stopped it
+        clock.now += 10.0 + 15.0  # its deadline and the lease margin have passed
+        a, b = region_lock(holder("a"), clock), region_lock(holder("b"), clock)
+        seen_by_a = decide_lock(ledger.read(REGION).lock, a.holder, clock.time())
+        seen_by_b = decide_lock(ledger.read(REGION).lock, b.holder, clock.time())
+        assert isinstance(seen_by_a, TakeLock) and isinstance(seen_by_b, TakeLock)
+        assert seen_by_a.generation == seen_by_b.generation == 2
+        ssm_client = ledger._ssm(REGION)
+        assert a._take(ssm_client, seen_by_a) is True
+        assert b._take(ssm_client, seen_by_b) is False, "only one taker creates the next generation"
+        assert "stack a" in str(held_by(ssm))
+        with pytest.raises(ledger.RegionBusy):
+            region_lock(holder("b"), clock, budget=0.0).acquire()
+
+    def test_a_holder_that_was_taken_over_cannot_free_the_new_holders_lock(self, ssm: Any) -> None:
+        clock = FakeClock()
+        ssm.put_parameter(Name=lock_name(4), Value=FREE_LOCK_VALUE, Type="String")
+        zombie = region_lock(holder("zombie"), clock, time_left=10.0)
+        zombie.acquire()
+        clock.now += 30.0
+        taker = region_lock(holder("taker"), clock)
+        taker.acquire()
+        assert (taker.generation, taker.superseded) == (6, (4, 5))
+        zombie.release()  # deletes generation 4 only, which it superseded
+        assert "stack taker" in str(held_by(ssm)), "the taker still holds the lock"
+        taker.release()
+        assert held_by(ssm) is None
+
+    def test_the_first_generations_holder_taken_over_cannot_free_it_either(self, ssm: Any) -> None:
+        clock = FakeClock()
+        zombie = region_lock(holder("zombie"), clock, time_left=10.0)
+        zombie.acquire()
+        clock.now += 30.0
+        taker = region_lock(holder("taker"), clock)
+        taker.acquire()
+        assert taker.generation == 2
+        zombie.release()  # would create generation 2 as a free floor: it exists, so nothing changes
+        assert "stack taker" in str(held_by(ssm))
+
+
+class TestWaiting:
+    def test_a_held_lock_is_waited_for_until_the_budget_then_busy(self, ssm: Any) -> None:
+        clock = FakeClock()
+        region_lock(holder("holder"), clock, time_left=900.0).acquire()
+        waiter = region_lock(holder("waiter"), clock, time_left=100.0)
+        with pytest.raises(ledger.RegionBusy) as busy:
+            waiter.acquire()
+        waited = clock.now - T0
+        # The budget (time left less 60 s for the work) is used, never exceeded by a pause.
+        assert 40.0 - ledger.LOCK_LONGEST_PAUSE_SECONDS * 1.5 < waited <= 40.0
+        assert "stack holder, resource Override, request r-1" in str(busy.value)
+        assert "Nothing was changed" in str(busy.value)
+        assert waiter.generation is None
+
+    def test_pauses_grow_from_the_first_to_the_longest(self, ssm: Any) -> None:
+        clock = FakeClock()
+        region_lock(holder("holder"), clock, time_left=900.0).acquire()
+        with pytest.raises(ledger.RegionBusy):
+            region_lock(holder("waiter"), clock, time_left=100.0).acquire()
+        assert (
+            ledger.LOCK_FIRST_PAUSE_SECONDS * 0.5 <= clock.slept[0] <= ledger.LOCK_FIRST_PAUSE_SECONDS * 1.5
+        )
+        assert max(clock.slept) <= ledger.LOCK_LONGEST_PAUSE_SECONDS * 1.5
+        assert max(clock.slept) >= ledger.LOCK_LONGEST_PAUSE_SECONDS * 0.5
+
+    def test_a_dead_holders_lock_is_taken_over_when_its_lease_ends(self, ssm: Any) -> None:
+        clock = FakeClock()
+        region_lock(holder("dead"), clock, time_left=20.0).acquire()  # lease: T0 + 20 + 15
+        waiter = region_lock(holder("waiter"), clock, time_left=100.0)
+        waiter.acquire()
+        assert T0 + 35.0 <= clock.now <= T0 + 35.0 + ledger.LOCK_LONGEST_PAUSE_SECONDS * 1.5
+        assert waiter.generation == 2
+
+    def test_the_lease_is_stamped_when_taken_from_the_deadline_not_from_the_wait(self, ssm: Any) -> None:
+        clock = FakeClock()
+        region_lock(holder("holder"), clock, time_left=15.0).acquire()  # lease ends at T0 + 30
+        waiter = region_lock(holder("waiter"), clock, time_left=100.0)  # deadline T0 + 100
+        waiter.acquire()
+        assert clock.now >= T0 + 30.0, "it waited"
+        value = json.loads(lock_generations(ssm)[waiter.generation or 0])
+        assert value["ExpiresAt"] == T0 + 100.0 + 15.0
+
+    def test_too_many_updates_on_the_lock_means_busy_wait_and_try_again(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        client = ledger._ssm(REGION)
+        put = client.put_parameter
+        answers = iter(["TooManyUpdates"])
+
+        def put_parameter(**kwargs: Any) -> Any:
+            if (code := next(answers, None)) is not None:
+                raise ClientError({"Error": {"Code": code, "Message": "busy"}}, "PutParameter")
+            return put(**kwargs)
+
+        monkeypatch.setattr(client, "put_parameter", put_parameter)
+        clock = FakeClock()
+        lock = region_lock(holder("a"), clock)
+        lock.acquire()
+        assert lock.generation == 1
+        assert len(clock.slept) == 1
+
+    def test_another_error_on_the_lock_is_raised(self, ssm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        client = ledger._ssm(REGION)
+
+        def put_parameter(**_kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutParameter")
+
+        monkeypatch.setattr(client, "put_parameter", put_parameter)
+        with pytest.raises(ClientError):
+            region_lock(holder("a"), FakeClock()).acquire()
+
+    def test_a_release_that_fails_is_logged_and_the_lease_ends_the_lock(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        ssm.put_parameter(Name=lock_name(3), Value=FREE_LOCK_VALUE, Type="String")
+        client = ledger._ssm(REGION)
+
+        def delete_parameters(**_kwargs: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "DeleteParameters"
+            )
+
+        monkeypatch.setattr(client, "delete_parameters", delete_parameters)
+        clock = FakeClock()
+        lock = region_lock(holder("a"), clock, time_left=20.0)
+        lock.acquire()
+        lock.release()  # does not raise
+        assert "could not be released" in caplog.text
+        assert "stack a" in str(held_by(ssm))
+        same_resource_later = region_lock(holder("a", request="r-2"), clock)
+        same_resource_later.acquire()
+        assert clock.slept == [], "its own resource's next event does not wait for it"
+
+
+ACTORS = ("a", "b", "c")
+
+
+class OneHolderAtATime(RuleBasedStateMachine):
+    """Actors read, take, release, and are stopped by Lambda at their deadline, in any order. A taker acts
+    on what it read, however stale. Whatever the order, no two running actors hold the lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mock = mock_aws()
+        self.mock.start()
+        self.clock = FakeClock()
+        self.requests = 0
+        self.locks: dict[str, ledger.RegionLock] = {}
+        self.seen: dict[str, Any] = {}
+        self.holding: set[str] = set()
+
+    def teardown(self) -> None:
+        self.mock.stop()
+
+    @rule(actor=st.sampled_from(ACTORS), time_left=st.sampled_from([5.0, 30.0, 120.0]))
+    def read(self, actor: str, time_left: float) -> None:
+        """An actor (a new invocation, if it has none running) reads the ledger and decides."""
+        if actor not in self.locks:
+            self.requests += 1
+            self.locks[actor] = region_lock(
+                holder(actor, f"r-{self.requests}"), self.clock, time_left=time_left
+            )
+        if actor not in self.holding:
+            self.seen[actor] = decide_lock(
+                ledger.read(REGION).lock, self.locks[actor].holder, self.clock.time()
+            )
+
+    @rule(actor=st.sampled_from(ACTORS))
+    def take(self, actor: str) -> None:
+        decision = self.seen.pop(actor, None)
+        if isinstance(decision, TakeLock) and self.locks[actor]._take(ledger._ssm(REGION), decision):
+            self.holding.add(actor)
+
+    @rule(actor=st.sampled_from(ACTORS))
+    def release(self, actor: str) -> None:
+        if actor in self.holding:
+            self.locks[actor].release()
+            self.holding.discard(actor)
+            del self.locks[actor]
+
+    @rule(seconds=st.sampled_from([1.0, 10.0, 40.0]))
+    def advance(self, seconds: float) -> None:
+        self.clock.now += seconds
+        for actor, lock in list(self.locks.items()):
+            if self.clock.now >= lock.deadline + 5.0:  # Lambda stops it: it never releases
+                self.locks.pop(actor)
+                self.holding.discard(actor)
+                self.seen.pop(actor, None)
+
+    @invariant()
+    def at_most_one_running_holder(self) -> None:
+        assert len(self.holding) <= 1, self.holding
+
+
+OneHolderAtATime.TestCase.settings = hypothesis_settings(
+    max_examples=150, stateful_step_count=25, deadline=None, derandomize=True
+)
+TestOneHolderAtATime = OneHolderAtATime.TestCase
