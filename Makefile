@@ -22,7 +22,7 @@ RUNTIME_SDK_STAMP := $(RUNTIME_SDK)/.installed
 # function processes. Without it the build skips bytecode and the demo runs the function with python3.
 export RUNTIME_VERSION := $(shell sed -n 's/^ *Runtime: python//p' template.yaml)
 export RUNTIME_PYTHON ?= $(shell tools/runtime-python $(RUNTIME_VERSION))
-LAMBDA_SOURCES := $(wildcard lambda/*.py) lambda/requirements.txt lambda/Makefile
+LAMBDA_SOURCES := $(wildcard lambda/*.py lambda/rds_override_ledger/*.py) lambda/requirements.txt lambda/Makefile
 # The CDK construct (cdk/) ships the SAM build output as its Lambda asset: one build for both.
 CDK_ASSET := cdk/src/rds_certificate_override/function
 CDK_OUT := cdk/cdk.out
@@ -48,7 +48,7 @@ RELEASE_ZIP = rds-certificate-override-function-$(VERSION).zip
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench deploy outputs delete release cdk-asset \
-	synth cdk-wheel stackset simulate-org clean distclean
+	synth cdk-wheel stackset simulate-org mutate clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -123,6 +123,9 @@ invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: m
 		"(samples: $(wildcard events/*.json))" >&2; exit 2; }
 	@$(RUN) python -m rds_override_local.play_event $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
 		$(if $(OVERRIDE),--override $(OVERRIDE))
+
+mutate: $(VENV_STAMP) ## Mutation run (mutmut) of the ledger, the lock and the handler against their tests (slow)
+	$(RUN) python tools/mutate.py $(MODULES)
 
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py

@@ -26,18 +26,6 @@ import aws_sdk
 import ledger
 import rds_certificates as rds
 from cfn_resource import SERVICE, TIMEOUT_MARGIN_SECONDS, SafeCfnResource, install_log_redaction
-from declarations import (
-    ConflictError,
-    Declaration,
-    LockHolder,
-    OwnView,
-    UnreadableLedgerError,
-    WriteState,
-    conflict_message,
-    conflicting,
-    previous_override,
-    split_own,
-)
 from override import (
     CERTIFICATE_IDENTIFIER,
     REGION,
@@ -56,6 +44,19 @@ from override import (
     parse_properties,
     plan_delete,
     stack_digest,
+)
+from rds_override_ledger import aws_answers
+from rds_override_ledger.declarations import (
+    ConflictError,
+    Declaration,
+    LockHolder,
+    OwnView,
+    UnreadableLedgerError,
+    WriteState,
+    conflict_message,
+    conflicting,
+    previous_override,
+    split_own,
 )
 from version import __version__
 
@@ -172,13 +173,13 @@ def _refusals_named(region: str, progress: _Progress | None) -> Iterator[None]:
         yield
     except ClientError as error:
         code = ledger.error_code(error)
-        if code in ledger.REGION_NOT_ENABLED_CODES and region != FUNCTION_REGION:
+        if code in aws_answers.REGION_NOT_ENABLED_CODES and region != FUNCTION_REGION:
             reason = (
                 f"{REGION} {region} refuses this account's credentials ({code}): it is probably an opt-in "
                 "region that the account has not enabled. Enable it (AWS Account Management, Regions) or "
                 "stop declaring it. Nothing was changed."
             )
-        elif code in ledger.ACCESS_DENIED_CODES:
+        elif code in aws_answers.ACCESS_DENIED_CODES:
             reason = (
                 f"{REGION} {region}: {error.operation_name} was denied ({code}): a policy (an SCP that "
                 "denies the region, or the function's role) refuses it. Nothing was changed by this request."

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 from botocore.exceptions import ClientError
 
 import aws_sdk
-from declarations import (
+from rds_override_ledger import aws_answers
+from rds_override_ledger.declarations import (
     FIRST_GENERATION,
     FREE_LOCK_VALUE,
     LEDGER_PATH,
@@ -40,13 +41,6 @@ LOCK_FIRST_PAUSE_SECONDS = 0.05
 LOCK_LONGEST_PAUSE_SECONDS = 1.0
 # SSM's answers that mean "someone else is changing this right now": wait and try again, as for a held lock.
 _BUSY_CODES = {"ParameterAlreadyExists", "TooManyUpdates"}
-# Error codes of a region that refuses the account's credentials: an opt-in region not enabled. Nothing this
-# function does can have reached such a region.
-REGION_NOT_ENABLED_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
-)
-# And those of a region (or an action) that a policy refuses: a region-deny SCP, a missing permission.
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
 class RegionBusy(RuntimeError):
@@ -110,10 +104,10 @@ def stack_gone(stack_id: str) -> bool:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
     except ClientError as error:
-        if error_code(error) == "ValidationError" and "does not exist" in str(error):
+        if aws_answers.stack_gone(None, error_code(error), str(error)):
             return True
         raise StackRegionError(stack, error) from error
-    return not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE"
+    return aws_answers.stack_gone(stacks)
 
 
 class StackRegionError(RuntimeError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from declarations import LockHolder, LockState, TakeLock, decide_lock
+from rds_override_ledger.declarations import LockHolder, LockState, TakeLock, decide_lock
 from rds_override_local import cloud, settings
 from rds_override_local import rds_emulator as emulator
 from rds_override_local.cloudformation import CloudFormation, Invocation

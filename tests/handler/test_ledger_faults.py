@@ -11,7 +11,9 @@ import io
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -20,10 +22,8 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.core.exceptions import JsonRESTError
 from moto.ssm.models import SimpleSystemManagerBackend
 
-import declarations
 import index
 import ledger
-from declarations import FREE_LOCK_VALUE, LockHolder, lock_name, lock_value, parameter_name
 from harness import (
     ACCOUNT,
     OTHER_REGION,
@@ -45,6 +45,14 @@ from harness import (
 )
 from harness import (
     ledger as declarations_of,
+)
+from rds_override_ledger import declarations
+from rds_override_ledger.declarations import (
+    FREE_LOCK_VALUE,
+    LockHolder,
+    lock_name,
+    lock_value,
+    parameter_name,
 )
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
@@ -76,6 +84,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(index, "clock", fake)
     return fake
+
+
+def signed_at(event: dict[str, Any]) -> float:
+    """When the event's presigned ResponseURL was signed (its X-Amz-Date, to the second)."""
+    amz_date = parse_qs(urlsplit(event["ResponseURL"]).query)["X-Amz-Date"][0]
+    return datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def refuse_ssm(
@@ -200,7 +214,9 @@ class TestLateEvents:
         event = for_stack(cfn, create_stack("team-b") if request_type == "Create" else team_a).event(
             request_type, V1 if request_type == "Create" else V2, physical_id=physical_id
         )
-        clock.offset = settings.SERVICE_TIMEOUT_S + 1.0  # Lambda delivers it late
+        clock.offset = (
+            signed_at(event) - clock.start + settings.SERVICE_TIMEOUT_S + 1.0
+        )  # Lambda delivers it late
         answer = cfn.deliver(event).answer
         assert answer["Status"] == "FAILED"
         assert "arrived after CloudFormation stopped waiting for it" in answer["Reason"]
@@ -209,7 +225,7 @@ class TestLateEvents:
 
     def test_an_event_just_in_time_runs(self, cfn: CloudFormation, clock: FakeClock) -> None:
         event = for_stack(cfn, create_stack("team-a")).event("Create", V1)
-        clock.offset = settings.SERVICE_TIMEOUT_S - 2.0
+        clock.offset = signed_at(event) - clock.start + settings.SERVICE_TIMEOUT_S - 2.0
         assert cfn.deliver(event).answer["Status"] == "SUCCESS"
 
     def test_a_create_delivered_again_after_its_rollback_changes_nothing(self, cfn: CloudFormation) -> None:

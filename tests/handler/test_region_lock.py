@@ -19,8 +19,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from moto import mock_aws
 
 import ledger
-from declarations import FREE_LOCK_VALUE, LockHolder, LockState, TakeLock, WaitForLock, decide_lock, lock_name
 from harness import lock_generations
+from rds_override_ledger.declarations import (
+    FREE_LOCK_VALUE,
+    LockHolder,
+    LockState,
+    TakeLock,
+    WaitForLock,
+    decide_lock,
+    lock_name,
+)
 
 REGION = "ap-northeast-3"  # a region no other test of this process uses
 T0 = 2_000_000_000.0

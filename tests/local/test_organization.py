@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import declarations
+from rds_override_ledger import declarations
 from rds_override_local import organization
 from rds_override_local.cloud import emulator_server
 

@@ -1,6 +1,6 @@
 """An organization on moto for the status tests: accounts reached through assumed roles, stacks, ledger
-declarations written by the function's own code (lambda/declarations.py), overrides, DB instances with
-server certificates."""
+declarations written by the function's own code (lambda/rds_override_ledger), overrides, DB instances
+with server certificates."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-import declarations
+from rds_override_ledger import declarations
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
 from rds_override_local.cloud import create_stack
@@ -48,7 +48,7 @@ class Account:
         apply: bool = True,
     ) -> str:
         """What the function leaves behind: its ledger parameter, written by the function's own code
-        (lambda/declarations.py), and (apply) the override itself."""
+        (lambda/rds_override_ledger/declarations.py), and (apply) the override itself."""
         declaration = declarations.Declaration(
             stack_id=stack_id,
             logical_id=logical_id,

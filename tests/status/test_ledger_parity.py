@@ -1,5 +1,5 @@
-"""The ledger's writer (the function's lambda/declarations.py) and the status command's reader agree: a
-declaration the function writes is read back with the same stack, logical id, CA and state."""
+"""The ledger's writer (the function, through lambda/rds_override_ledger) and the status command's reader
+agree: a declaration the function writes is read back with the same stack, logical id, CA and state."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import boto3
 import pytest
 from status_support import HOME, Account
 
-import declarations
+from rds_override_ledger import declarations
 from rds_override_tools import cli, status
 
 STACK_ID = f"arn:aws:cloudformation:{HOME}:123456789012:stack/team-a/5b918d10-cd98-11ea-90d5-0a9cd3354c10"

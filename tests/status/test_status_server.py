@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-import declarations
+from rds_override_ledger import declarations
 from rds_override_local import organization, settings
 from rds_override_local import rds_emulator as emulator
 from rds_override_local.cloud import emulator_server

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from declarations import (
+from rds_override_ledger.declarations import (
     FREE_LOCK_VALUE,
     LEGACY_LOCK_NAME,
     Declaration,
