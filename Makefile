@@ -49,9 +49,9 @@ logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 
 STACK_NAME ?= rds-certificate-override
 
-.PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status deploy \
-	deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles simulate-org mutate clean \
-	distclean
+.PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status rotate \
+	bench-rotate deploy deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles \
+	simulate-org mutate clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -144,6 +144,12 @@ status-demo: $(VENV_STAMP) ## Show `status` on the emulator, a few regions arran
 
 bench-status: $(VENV_STAMP) ## Time `status` over 50 accounts x 17 regions on the emulator (median of 3)
 	$(RUN) python tools/bench_status.py $(ARGS)
+
+rotate: $(VENV_STAMP) ## Plan (or --apply) the move of every database to its region's CA (ARGS=...)
+	$(RUN) rds-certificate-override rotate $(ARGS)
+
+bench-rotate: $(VENV_STAMP) ## Time `rotate`'s plan over 50 accounts x 17 regions x 10 databases; measure --max-concurrent
+	$(RUN) python tools/bench_rotate.py $(ARGS)
 
 # Credentials and region are checked first (one STS call), before the build and sam's questions.
 deploy-check: $(VENV_STAMP)

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, Credentials, ReadOnlyCredentials
 
 if TYPE_CHECKING:
+    from botocore.config import _RetryDict
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_organizations import OrganizationsClient
@@ -70,7 +71,12 @@ class Clients:
     """Clients per (region, service); `home_region` serves STS, EC2 DescribeRegions and Organizations."""
 
     def __init__(
-        self, *, home_region: str, endpoint_url: str | None = None, max_connections: int = 10
+        self,
+        *,
+        home_region: str,
+        endpoint_url: str | None = None,
+        max_connections: int = 10,
+        retries: _RetryDict | None = None,
     ) -> None:
         # The caller's credentials, found the usual way (environment, AWS_PROFILE, SSO, instance role...).
         caller = botocore.session.Session().get_credentials()
@@ -83,8 +89,9 @@ class Clients:
         )
         self.home_region = home_region
         self.endpoint_url = endpoint_url
-        # Standard retries: throttling and transient errors are retried with backoff, up to 3 attempts.
-        self._config = Config(retries={"mode": "standard"}, max_pool_connections=max_connections)
+        # Standard retries (unless told otherwise): throttling and transient errors are retried with backoff,
+        # up to 3 attempts. `rotate --apply` asks for adaptive mode (client-side rate limiting) and more.
+        self._config = Config(retries=retries or {"mode": "standard"}, max_pool_connections=max_connections)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -174,3 +181,24 @@ def active_accounts(clients: Clients) -> list[str]:
         # State replaces the deprecated Status; older SDKs and emulators only have Status.
         if account.get("State", account.get("Status")) == "ACTIVE"
     )
+
+
+def accounts_in_ou(clients: Clients, ou_id: str) -> list[str]:
+    """ACTIVE accounts of an organizational unit and of every unit under it (ListAccountsForParent,
+    ListOrganizationalUnitsForParent), from the management or a delegated administrator account."""
+    organizations = clients.organizations()
+    found: set[str] = set()
+    parents = [ou_id]
+    with clients.account(CALLER):
+        while parents:
+            parent = parents.pop()
+            for page in organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+                found.update(
+                    account["Id"]
+                    for account in page["Accounts"]
+                    if account.get("State", account.get("Status")) == "ACTIVE"
+                )
+            units = organizations.get_paginator("list_organizational_units_for_parent")
+            for unit_page in units.paginate(ParentId=parent):
+                parents.extend(unit["Id"] for unit in unit_page["OrganizationalUnits"])
+    return sorted(found)

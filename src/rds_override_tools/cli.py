@@ -1,18 +1,24 @@
-"""`rds-certificate-override`: the operator's console command. Subcommands: `status`."""
+"""`rds-certificate-override`: the operator's console command. Subcommands: `status`, `rotate`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from rds_override_tools import aws, fleet, status
+from rds_override_tools import aws, fleet, rotate_fleet, rotation, status
+
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict
 
 PROGRAM = "rds-certificate-override"
 ACCOUNT_ID = re.compile(r"\d{12}")
@@ -26,6 +32,44 @@ def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+OU_ID = re.compile(r"(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})")
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    """The options that choose accounts and regions, and how to reach them: the same for every command."""
+    parser.add_argument(
+        "--regions",
+        type=_comma_list,
+        metavar="R1,R2",
+        help="regions to read (default: every region each account has enabled, from EC2 DescribeRegions)",
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--accounts", type=_comma_list, metavar="ID1,ID2", help="member accounts to read (needs --role-name)"
+    )
+    scope.add_argument(
+        "--organization",
+        action="store_true",
+        help="every ACTIVE account of the organization (run from the management or a delegated "
+        "administrator account; needs --role-name)",
+    )
+    scope.add_argument(
+        "--ou",
+        metavar="OU_ID",
+        help="the ACTIVE accounts of this organizational unit and of the units under it (ou-... or a root "
+        "r-...; needs --role-name)",
+    )
+    parser.add_argument(
+        "--role-name",
+        help="role assumed in each account of --accounts/--organization/--ou: "
+        "arn:<partition>:iam::<id>:role/NAME",
+    )
+    parser.add_argument("--endpoint-url", help="send every request there (the local emulator), not to AWS")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="account-regions read at the same time (16)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -36,48 +80,87 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit status: 0 every account-region in sync; 1 drift, undeclared or stale found; "
         "2 something could not be read (or bad input).",
     )
-    status_parser.add_argument(
-        "--regions",
-        type=_comma_list,
-        metavar="R1,R2",
-        help="regions to read (default: every region each account has enabled, from EC2 DescribeRegions)",
-    )
-    scope = status_parser.add_mutually_exclusive_group()
-    scope.add_argument(
-        "--accounts", type=_comma_list, metavar="ID1,ID2", help="member accounts to read (needs --role-name)"
-    )
-    scope.add_argument(
-        "--organization",
-        action="store_true",
-        help="every ACTIVE account of the organization (run from the management or a delegated "
-        "administrator account; needs --role-name)",
-    )
-    status_parser.add_argument(
-        "--role-name",
-        help="role assumed in each account of --accounts/--organization: arn:<partition>:iam::<id>:role/NAME",
-    )
-    status_parser.add_argument(
+    _add_selection(status_parser)
+    horizon = status_parser.add_mutually_exclusive_group()
+    horizon.add_argument(
         "--days",
         type=int,
-        default=90,
+        default=None,
         help="list DB instances whose server certificate expires within DAYS (90)",
     )
-    status_parser.add_argument(
-        "--json", action="store_true", help="print JSON (for pipelines) instead of the table"
+    horizon.add_argument(
+        "--expiring-within",
+        type=int,
+        metavar="DAYS",
+        help="like --days, and exit 1 when the default CA, the override or any database's server certificate "
+        "expires within DAYS (for a scheduled job or a pipeline)",
     )
     status_parser.add_argument(
-        "--endpoint-url", help="send every request there (the local emulator), not to AWS"
+        "--format",
+        choices=["table", "json", "csv"],
+        default=None,
+        help="table (fits 120 columns; --wide for every column), json or csv (every column)",
     )
+    status_parser.add_argument("--json", action="store_true", help="the same as --format json")
+    status_parser.add_argument("--wide", action="store_true", help="the table with every column")
     status_parser.add_argument(
-        "--concurrency", type=int, default=16, help="account-regions read at the same time (16)"
+        "--state",
+        type=_comma_list,
+        metavar="STATE[,STATE]",
+        help=f"only rows in these states ({', '.join(status.State)}); the exit status follows them",
     )
     status_parser.set_defaults(run=run_status)
+
+    rotate_parser = commands.add_parser(
+        "rotate",
+        help="move DB instances and Multi-AZ DB clusters to the target CA: a plan, then --apply",
+        description="Plans by default and changes nothing. Exit status: 0 nothing left to rotate; "
+        "1 databases left (planned, skipped, not started); 2 something could not be read or a change failed "
+        "(or bad input).",
+    )
+    _add_selection(rotate_parser)
+    rotate_parser.add_argument(
+        "--to",
+        metavar="CA",
+        help="the target CA (default: the CA declared in each region, else its default for new launches)",
+    )
+    rotate_parser.add_argument(
+        "--apply", action="store_true", help="make the changes (after a confirmation, unless --yes)"
+    )
+    rotate_parser.add_argument(
+        "--when",
+        choices=[str(when) for when in rotation.When],
+        default=str(rotation.When.NEXT_MAINTENANCE_WINDOW),
+        help="when RDS makes the change (next-maintenance-window)",
+    )
+    rotate_parser.add_argument(
+        "--no-restart",
+        action="store_true",
+        help="CertificateRotationRestart=false where the engine version rotates without a restart; "
+        "databases that would restart are skipped",
+    )
+    rotate_parser.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)"
+    )
+    rotate_parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=5,
+        metavar="N",
+        help="changes in flight at a time per account and region (5)",
+    )
+    rotate_parser.add_argument(
+        "--report", metavar="FILE", help="write every change and skip as JSON there (also when interrupted)"
+    )
+    rotate_parser.add_argument(
+        "--format", choices=["table", "json"], default="table", help="what stdout shows (table)"
+    )
+    rotate_parser.set_defaults(run=run_rotate)
     return parser
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if args.days < 0:
-        raise UsageError(f"--days must be 0 or more, not {args.days}")
+    """The selection options (every command)."""
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be 1 or more, not {args.concurrency}")
     if args.accounts is not None:
@@ -86,10 +169,17 @@ def _validate(args: argparse.Namespace) -> None:
         malformed = [account for account in args.accounts if not ACCOUNT_ID.fullmatch(account)]
         if malformed:
             raise UsageError(f"--accounts: not 12-digit account ids: {', '.join(malformed)}")
-    if (args.accounts or args.organization) and not args.role_name:
-        raise UsageError("--accounts and --organization need --role-name: the role to assume in each account")
-    if args.role_name and not (args.accounts or args.organization):
-        raise UsageError("--role-name needs --accounts or --organization")
+    if args.ou is not None and not OU_ID.fullmatch(args.ou):
+        raise UsageError(
+            f"--ou: {args.ou!r} is not an organizational unit id (ou-xxxx-yyyyyyyy) or root (r-xxxx)"
+        )
+    member_scope = args.accounts or args.organization or args.ou
+    if member_scope and not args.role_name:
+        raise UsageError(
+            "--accounts, --organization and --ou need --role-name: the role to assume in each account"
+        )
+    if args.role_name and not member_scope:
+        raise UsageError("--role-name needs --accounts, --organization or --ou")
     if args.regions is not None and not args.regions:
         raise UsageError("--regions: no regions given")
 
@@ -103,8 +193,11 @@ def _check_regions(session: botocore.session.Session, regions: list[str], partit
         )
 
 
-def run_status(args: argparse.Namespace) -> int:
-    _validate(args)
+def _open_fleet(
+    args: argparse.Namespace, retries: _RetryDict | None = None
+) -> tuple[aws.Clients, list[fleet.AccountPlan]] | int:
+    """The clients and the accounts to read, from the selection options; 2 when the caller's identity
+    cannot be read (said on stderr). Bad input raises UsageError before anything is read."""
     try:
         session = botocore.session.Session()
         home_region = session.get_config_variable("region")
@@ -115,11 +208,14 @@ def run_status(args: argparse.Namespace) -> int:
         if args.regions is not None:  # before any request: bad input reads nothing
             _check_regions(session, args.regions, session.get_partition_for_region(home_region))
         clients = aws.Clients(
-            home_region=home_region, endpoint_url=args.endpoint_url, max_connections=args.concurrency
+            home_region=home_region,
+            endpoint_url=args.endpoint_url,
+            max_connections=args.concurrency * getattr(args, "max_concurrent", 1),
+            retries=retries,
         )
         caller_account, partition = aws.caller_identity(clients)
     except (aws.NoCredentialsError, ClientError, BotoCoreError) as error:
-        print(f"{PROGRAM} status: cannot read the caller's identity: {error}", file=sys.stderr)
+        print(f"{PROGRAM} {args.command}: cannot read the caller's identity: {error}", file=sys.stderr)
         return 2
     clients.add_account(caller_account, None)
 
@@ -130,6 +226,13 @@ def run_status(args: argparse.Namespace) -> int:
             raise UsageError(f"--organization: cannot list the organization's accounts: {error}") from error
         if not accounts:
             raise UsageError("--organization: the organization has no ACTIVE account")
+    elif args.ou:
+        try:
+            accounts = aws.accounts_in_ou(clients, args.ou)
+        except (ClientError, BotoCoreError) as error:
+            raise UsageError(f"--ou {args.ou}: cannot list its accounts: {error}") from error
+        if not accounts:
+            raise UsageError(f"--ou {args.ou}: no ACTIVE account in it or under it")
     else:
         accounts = args.accounts or [caller_account]
     plans = [
@@ -138,6 +241,38 @@ def run_status(args: argparse.Namespace) -> int:
         )
         for account in accounts
     ]
+    return clients, plans
+
+
+def _validate_status(args: argparse.Namespace) -> None:
+    for option, value in (("--days", args.days), ("--expiring-within", args.expiring_within)):
+        if value is not None and value < 0:
+            raise UsageError(f"{option} must be 0 or more, not {value}")
+    args.days = args.expiring_within if args.expiring_within is not None else args.days
+    if args.days is None:
+        args.days = 90
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format}: choose one")
+    args.format = "json" if args.json else args.format or "table"
+    if args.wide and args.format != "table":
+        raise UsageError(f"--wide is for the table, not --format {args.format} (which has every column)")
+    if args.state is not None:
+        known = [str(state) for state in status.State]
+        unknown = [state for state in args.state if state not in known]
+        if unknown or not args.state:
+            raise UsageError(
+                f"--state: unknown {', '.join(unknown) or '(empty)'} (choose from {', '.join(known)})"
+            )
+        args.state = [status.State(state) for state in args.state]
+
+
+def run_status(args: argparse.Namespace) -> int:
+    _validate_status(args)
+    _validate(args)
+    opened = _open_fleet(args)
+    if isinstance(opened, int):
+        return opened
+    clients, plans = opened
 
     reader = fleet.FleetReader(clients, days=args.days, now=datetime.now(UTC))
     # A progress bar only on a terminal (disable=None): pipes and CI logs get the report alone.
@@ -158,13 +293,106 @@ def run_status(args: argparse.Namespace) -> int:
             on_total=grow,
             on_row=advance,
         )
-    if args.json:
-        print(status.report_json(rows, args.days, reader.now))
-    else:
-        print(status.report_table(rows, args.days))
     if args.role_name and all("cannot assume" in (row.error or "") for row in rows):
         print(f"{PROGRAM} status: --role-name {args.role_name}: no account could be reached", file=sys.stderr)
-    return status.exit_code(rows)
+    rows = status.filter_states(rows, args.state)
+    if args.format == "json":
+        print(status.report_json(rows, args.days, reader.now))
+    elif args.format == "csv":
+        print(status.report_csv(rows, args.days))
+    else:
+        print(status.report_table(rows, args.days, wide=args.wide))
+    code = status.exit_code(rows)
+    if args.expiring_within is not None:
+        horizon = reader.now + timedelta(days=args.expiring_within)
+        soon = [(row, what) for row in rows for what in status.expiring(row, horizon)]
+        for row, what in soon:
+            print(f"{PROGRAM} status: {row.account} {row.region}: {what}", file=sys.stderr)
+        if soon:
+            code = max(code, 1)
+    return code
+
+
+# RDS throttling during an apply: botocore's adaptive mode (client-side rate limiting on top of the standard
+# mode's backoff), with more attempts than the default 3.
+ROTATE_RETRIES: _RetryDict = {"mode": "adaptive", "max_attempts": 10}
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; only "yes" confirms."""
+    print(f"{question} Type yes to apply: ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() == "yes"
+
+
+def _write_report(path: str, report: rotation.Report) -> None:
+    """Written whole or not at all (a temporary file renamed over it)."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(rotation.report_json(report, datetime.now(UTC)) + "\n")
+    os.replace(partial, target)
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    _validate(args)
+    if args.max_concurrent < 1:
+        raise UsageError(f"--max-concurrent must be 1 or more, not {args.max_concurrent}")
+    if args.yes and not args.apply:
+        raise UsageError("--yes needs --apply (without --apply nothing is changed, nothing is asked)")
+    if args.apply and not args.yes and not sys.stdin.isatty():
+        raise UsageError("--apply without a terminal to confirm on: add --yes to apply without confirmation")
+    if args.report is not None and not Path(args.report).resolve().parent.is_dir():
+        raise UsageError(f"--report {args.report}: its directory does not exist")
+    options = rotation.Options(when=rotation.When(args.when), no_restart=args.no_restart)
+    opened = _open_fleet(args, retries=ROTATE_RETRIES)
+    if isinstance(opened, int):
+        return opened
+    clients, plans = opened
+    report = rotation.Report(target=args.to, options=options, apply=args.apply)
+    try:
+        return _rotate(args, clients, plans, report)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        print(f"{PROGRAM} rotate: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if args.report:
+            _write_report(args.report, report)
+
+
+def _rotate(
+    args: argparse.Namespace, clients: aws.Clients, plans: list[fleet.AccountPlan], report: rotation.Report
+) -> int:
+    reader = fleet.FleetReader(clients, days=0)
+    planner = rotate_fleet.RotationReader(reader, to=args.to, options=report.options)
+    with tqdm(total=None, unit="region", file=sys.stderr, disable=None, leave=False) as bar:
+        report.items, report.errors = rotate_fleet.plan_fleet(
+            planner, plans, args.regions, concurrency=args.concurrency, on_region=bar.update
+        )
+    planned = rotation.counts(report.items)
+    if args.apply and planned.databases:
+        if not args.yes:
+            print(rotation.report_table(report), file=sys.stderr)
+            report.confirmed = confirm(f"{planned.sentence()}.")
+            if not report.confirmed:
+                print(f"{PROGRAM} rotate: not confirmed: nothing changed", file=sys.stderr)
+                return 1
+        with tqdm(total=planned.databases, unit="db", file=sys.stderr, disable=None, leave=False) as bar:
+            report.items, report.interrupted = rotate_fleet.apply_plan(
+                clients,
+                report.items,
+                report.options,
+                max_concurrent=args.max_concurrent,
+                concurrency=args.concurrency,
+                on_result=lambda _item: bar.update(),
+            )
+    if args.format == "json":
+        print(rotation.report_json(report, datetime.now(UTC)))
+    else:
+        print(rotation.report_table(report))
+    if report.interrupted:
+        print(f"{PROGRAM} rotate: interrupted: what was not sent is marked not-started", file=sys.stderr)
+        return 130
+    return rotation.exit_code(report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

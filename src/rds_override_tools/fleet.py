@@ -8,12 +8,23 @@ import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_override_tools import aws
+from rds_override_tools import aws, readiness
+from rds_override_tools.rotation import (
+    Database,
+    EngineFacts,
+    Kind,
+    MaintenanceAction,
+    is_multi_az_cluster,
+    read_db_cluster,
+    read_db_instance,
+    read_engine_version,
+    read_maintenance_actions,
+)
 from rds_override_tools.status import (
     DECLARATIONS_PATH,
     Declaration,
@@ -69,6 +80,42 @@ def describe_error(error: Exception) -> str:
 
 
 @dataclass(frozen=True)
+class RegionDatabases:
+    """DescribeDBInstances, DescribeDBClusters (the Multi-AZ DB clusters) and the ca-certificate-rotation
+    pending maintenance actions of one account-region: what `status` readiness and `rotate` read alike."""
+
+    instances: list[dict[str, Any]]  # DescribeDBInstances as answered
+    databases: list[Database]  # the instances, then the Multi-AZ DB clusters
+    maintenance: dict[str, MaintenanceAction]  # by resource ARN
+
+
+def read_region_databases(rds: Any) -> RegionDatabases:
+    clusters = [
+        cluster
+        for page in rds.get_paginator("describe_db_clusters").paginate()
+        for cluster in page["DBClusters"]
+        if is_multi_az_cluster(cluster)
+    ]
+    multi_az = {cluster["DBClusterIdentifier"] for cluster in clusters}
+    instances = [
+        instance
+        for page in rds.get_paginator("describe_db_instances").paginate()
+        for instance in page["DBInstances"]
+    ]
+    maintenance = read_maintenance_actions(
+        resource
+        for page in rds.get_paginator("describe_pending_maintenance_actions").paginate()
+        for resource in page["PendingMaintenanceActions"]
+    )
+    return RegionDatabases(
+        instances=instances,
+        databases=[read_db_instance(instance, multi_az) for instance in instances]
+        + [read_db_cluster(cluster) for cluster in clusters],
+        maintenance=maintenance,
+    )
+
+
+@dataclass(frozen=True)
 class Account:
     id: str
     regions: list[str]
@@ -82,7 +129,7 @@ class FleetReader:
         self.days = days
         self.now = now or datetime.now(UTC)
         self._stacks: Memo[tuple[str, str], bool] = Memo()
-        self._engines: Memo[tuple[str, str, str], list[str] | None] = Memo()
+        self._engines: Memo[tuple[str, str, str], EngineFacts] = Memo()
 
     def stack_is_live(self, account: str, stack_id: str) -> bool:
         """DescribeStacks on the stack ARN, in its region: gone if DELETE_COMPLETE or 'does not exist'."""
@@ -101,19 +148,25 @@ class FleetReader:
 
         return self._stacks.get((account, stack_id), describe)
 
-    def supported_certificates(
-        self, account: str, region: str, engine: str, version: str
-    ) -> list[str] | None:
-        """SupportedCACertificateIdentifiers of one engine version (the same in every account of a region)."""
+    def engine_facts(self, account: str, region: str, engine: str, version: str) -> EngineFacts:
+        """DescribeDBEngineVersions of one engine version (the same in every account of a region):
+        SupportedCACertificateIdentifiers and SupportsCertificateRotationWithoutRestart."""
 
-        def describe() -> list[str] | None:
+        def describe() -> EngineFacts:
             with self.clients.account(account):
                 versions = self.clients.rds(region).describe_db_engine_versions(
                     Engine=engine, EngineVersion=version
                 )["DBEngineVersions"]
-            return versions[0].get("SupportedCACertificateIdentifiers") if versions else None
+            return read_engine_version(versions[0] if versions else None)
 
         return self._engines.get((region, engine, version), describe)
+
+    def supported_certificates(
+        self, account: str, region: str, engine: str, version: str
+    ) -> list[str] | None:
+        """SupportedCACertificateIdentifiers of one engine version; None where it does not say."""
+        supported = self.engine_facts(account, region, engine, version).supported_certificates
+        return None if supported is None else list(supported)
 
     def declarations(self, account: str, region: str) -> list[Declaration]:
         paginator = self.clients.ssm(region).get_paginator("get_parameters_by_path")
@@ -139,19 +192,21 @@ class FleetReader:
             )
             declarations = self.declarations(account, region)
             live_stacks = {d.stack_id for d in declarations if self.stack_is_live(account, d.stack_id)}
-            instances: Sequence[Instance] = [
-                read_instance(instance)
-                for page in rds.get_paginator("describe_db_instances").paginate()
-                for instance in page["DBInstances"]
-            ]
-            engines = {(instance.engine, instance.engine_version) for instance in instances}
-            supported = {
-                (engine, version): self.supported_certificates(account, region, engine, version)
+            found = read_region_databases(rds)
+            instances: Sequence[Instance] = [read_instance(instance) for instance in found.instances]
+            engines = {(database.engine, database.engine_version) for database in found.databases}
+            facts = {
+                (engine, version): self.engine_facts(account, region, engine, version)
                 for engine, version in sorted(engines)
+            }
+            supported = {
+                key: None if fact.supported_certificates is None else list(fact.supported_certificates)
+                for key, fact in facts.items()
+                if key in {(instance.engine, instance.engine_version) for instance in instances}
             }
         except (ClientError, BotoCoreError, LedgerError) as error:
             return unreadable(account, region, describe_error(error))
-        return build_row(
+        row = build_row(
             account,
             region,
             certificates=certificates,
@@ -162,6 +217,22 @@ class FleetReader:
             now=self.now,
             days=self.days,
         )
+        # Multi-AZ DB clusters carry a server certificate of their own: expiring ones are listed too.
+        horizon = self.now + timedelta(days=self.days)
+        row.expiring_instances = sorted(
+            [
+                *row.expiring_instances,
+                *(
+                    Instance(d.identifier, d.engine, d.engine_version, d.certificate, d.valid_till)
+                    for d in found.databases
+                    if d.kind is Kind.CLUSTER and d.valid_till is not None and d.valid_till <= horizon
+                ),
+            ],
+            key=lambda instance: (instance.valid_till, instance.identifier),
+        )
+        target = readiness.target_certificate(row.declared_certificates, certificates.default)
+        row.readiness = readiness.measure(target, found.databases, facts, found.maintenance)
+        return row
 
 
 @dataclass(frozen=True)

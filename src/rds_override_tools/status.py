@@ -7,13 +7,19 @@ The ledger (written by the function, lambda/ledger.py) is one SSM parameter per 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rds_override_tools.readiness import Readiness
 
 DECLARATIONS_PATH = "/rds-certificate-override/declarations"
 LEDGER_VERSION = 1
@@ -149,6 +155,7 @@ class Row:
     instances_by_certificate: dict[str, int] = field(default_factory=dict)
     expiring_instances: list[Instance] = field(default_factory=list)
     unsupported_engines: list[str] = field(default_factory=list)
+    readiness: Readiness | None = None  # set by the reader (readiness.measure); None when unreadable
     error: str | None = None
 
 
@@ -202,6 +209,12 @@ def build_row(
     )
 
 
+def filter_states(rows: Iterable[Row], states: Iterable[State] | None) -> list[Row]:
+    """The rows in one of `states` (all of them when None)."""
+    wanted = None if states is None else set(states)
+    return [row for row in rows if wanted is None or row.state in wanted]
+
+
 def exit_code(rows: Iterable[Row]) -> int:
     """0: every row in sync; 1: drift, undeclared or stale found; 2: some row could not be read (wins)."""
     states = {row.state for row in rows}
@@ -247,6 +260,7 @@ def row_json(row: Row, days: int) -> dict[str, Any]:
             for i in row.expiring_instances
         ],
         "engines_without_default_certificate": row.unsupported_engines,
+        "readiness": row.readiness.json() if row.readiness else None,
         "error": row.error,
     }
 
@@ -285,7 +299,57 @@ def _notes(row: Row) -> str:
     return "; ".join(notes) or "-"
 
 
-TABLE_COLUMNS = (
+def expiring(row: Row, horizon: datetime) -> list[str]:
+    """What expires by `horizon`: the default CA, the override, every database's server certificate."""
+    found = []
+    if row.default_valid_till is not None and row.default_valid_till <= horizon:
+        found.append(f"default CA {row.default_certificate} expires {_date(row.default_valid_till)}")
+    if row.override_valid_till is not None and row.override_valid_till <= horizon:
+        found.append(f"override expires {_date(row.override_valid_till)}")
+    found.extend(
+        f"{instance.identifier} expires {_date(instance.valid_till)}"
+        for instance in row.expiring_instances
+        if instance.valid_till is not None and instance.valid_till <= horizon
+    )
+    return found
+
+
+def _count(row: Row, value: int | None) -> str:
+    return "-" if row.error is not None or value is None else str(value)
+
+
+def _readiness_cells(row: Row) -> dict[str, str]:
+    ready = row.readiness
+    return {
+        "OFF-CA": _count(row, ready.off_target if ready and ready.target else None),
+        "RESTART": _count(row, ready.restarts if ready and ready.target else None),
+        "NO-TARGET": _count(row, ready.unsupported if ready and ready.target else None),
+        "PENDING": _count(row, ready.pending_rotations if ready else None),
+        "AUTO-APPLY": _date(ready.earliest_auto_applied) if ready else "-",
+        "FORCED": _date(ready.earliest_forced) if ready else "-",
+    }
+
+
+def _all_cells(row: Row) -> dict[str, str]:
+    live = [d for d in row.declarations if d.stack_id not in row.stale_stacks]
+    return {
+        "ACCOUNT": row.account,
+        "REGION": row.region,
+        "STATE": str(row.state),
+        "DEFAULT": row.default_certificate or "-",
+        "OVERRIDE": "-" if row.override is None else ("yes" if row.override else "no"),
+        "CA EXPIRES": _date(row.default_valid_till),
+        "OVERRIDE EXPIRES": _date(row.override_valid_till),
+        "INSTANCES BY CA": ",".join(f"{ca}={n}" for ca, n in row.instances_by_certificate.items()) or "-",
+        "EXPIRING": str(len(row.expiring_instances)) if row.error is None else "-",
+        **_readiness_cells(row),
+        "DECLARED BY": ",".join(d.declared_by for d in live) or "-",
+        "NOTES": _notes(row),
+    }
+
+
+# --wide and csv: every column. The default table: what fits a 120-column terminal, the notes below it.
+WIDE_COLUMNS = (
     "ACCOUNT",
     "REGION",
     "STATE",
@@ -295,38 +359,87 @@ TABLE_COLUMNS = (
     "OVERRIDE EXPIRES",
     "INSTANCES BY CA",
     "EXPIRING",
+    "OFF-CA",
+    "RESTART",
+    "NO-TARGET",
+    "PENDING",
+    "AUTO-APPLY",
+    "FORCED",
     "DECLARED BY",
     "NOTES",
 )
+NARROW_COLUMNS = (
+    "ACCOUNT",
+    "REGION",
+    "STATE",
+    "DEFAULT",
+    "OVERRIDE",
+    "EXPIRING",
+    "OFF-CA",
+    "RESTART",
+    "PENDING",
+    "FORCED",
+)
+TABLE_WIDTH = 120
 
 
-def _cells(row: Row) -> tuple[str, ...]:
-    live = [d for d in row.declarations if d.stack_id not in row.stale_stacks]
-    return (
-        row.account,
-        row.region,
-        str(row.state),
-        row.default_certificate or "-",
-        "-" if row.override is None else ("yes" if row.override else "no"),
-        _date(row.default_valid_till),
-        _date(row.override_valid_till),
-        ",".join(f"{ca}={count}" for ca, count in row.instances_by_certificate.items()) or "-",
-        str(len(row.expiring_instances)) if row.error is None else "-",
-        ",".join(d.declared_by for d in live) or "-",
-        _notes(row),
-    )
+def _header(column: str, days: int, *, wide: bool = True) -> str:
+    if column == "EXPIRING":
+        return f"EXPIRING <={days}D" if wide else f"EXP <={days}D"
+    return column
 
 
-def report_table(rows: Sequence[Row], days: int) -> str:
-    """Aligned columns, one row per account and region, then one summary line."""
-    header = tuple(f"EXPIRING <={days}D" if column == "EXPIRING" else column for column in TABLE_COLUMNS)
-    table = [header, *(_cells(row) for row in rows)]
-    widths = [max(len(line[index]) for line in table) for index in range(len(header) - 1)]
-    lines = [
-        "  ".join([*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]])
+def _align(table: list[tuple[str, ...]], last_free: bool) -> list[str]:
+    count = len(table[0]) - (1 if last_free else 0)
+    widths = [max(len(line[index]) for line in table) for index in range(count)]
+    return [
+        "  ".join(
+            [*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), *line[count:]]
+        ).rstrip()
         for line in table
     ]
+
+
+def _summary_line(rows: Sequence[Row]) -> str:
     counts = summary(rows)
     total = counts.pop("account_regions")
-    lines.append(f"{total} account-regions: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    return f"{total} account-regions: " + ", ".join(f"{n} {state}" for state, n in counts.items())
+
+
+def report_table(rows: Sequence[Row], days: int, *, wide: bool = False) -> str:
+    """Aligned columns, one row per account and region, then one summary line.
+
+    The default fits 120 columns: the notes go under the table, one wrapped paragraph per row that has
+    any; `wide` puts every column on the row, notes last.
+    """
+    columns = WIDE_COLUMNS if wide else NARROW_COLUMNS
+    header = tuple(_header(column, days, wide=wide) for column in columns)
+    cells = [_all_cells(row) for row in rows]
+    table = [header, *(tuple(cell[column] for column in columns) for cell in cells)]
+    lines = _align(table, last_free=wide)
+    if not wide:
+        notes = [(row, cell["NOTES"]) for row, cell in zip(rows, cells, strict=True) if cell["NOTES"] != "-"]
+        if notes:
+            lines.append("")
+            lines.append("NOTES")
+        for row, note in notes:
+            lines.extend(
+                textwrap.wrap(
+                    note,
+                    width=TABLE_WIDTH,
+                    initial_indent=f"{row.account} {row.region}: ",
+                    subsequent_indent="    ",
+                    break_on_hyphens=False,
+                )
+            )
+    lines.append(_summary_line(rows))
     return "\n".join(lines)
+
+
+def report_csv(rows: Sequence[Row], days: int) -> str:
+    """Every column, one line per account and region (no summary line)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([_header(column, days) for column in WIDE_COLUMNS])
+    writer.writerows([cell[column] for column in WIDE_COLUMNS] for cell in map(_all_cells, rows))
+    return out.getvalue().rstrip("\n")

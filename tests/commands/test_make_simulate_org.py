@@ -1,5 +1,6 @@
-"""`make simulate-org` at a small scale: the rollout, the second pass, status finding the hand changes, and
-the deletion back to what stood before, with the summary line the issue names."""
+"""`make simulate-org` at a small scale: the rollout, the second pass, status finding the hand changes, the
+rotation (plan, apply, second plan), and the deletion back to what stood before, with the summary line the
+issues name."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 SUMMARY = re.compile(
     r"^org rollout: 2 accounts x 3 regions: converged 6/6, second pass writes 0, drift found 2/2, "
-    r"deleted clean 6/6, wall \d+ s$",
+    r"deleted clean 6/6, rotation: planned 18, applied 18, skipped 12, second plan 0, wall \d+ s$",
     re.MULTILINE,
 )
 

@@ -428,8 +428,13 @@ class TestBadInput:
             (["--regions", "eusc-de-east-1"], "--regions: unknown in partition aws: eusc-de-east-1"),
             (["--regions", ","], "--regions: no regions given"),
             (["--accounts", "12345", "--role-name", "R"], "--accounts: not 12-digit account ids: 12345"),
-            (["--accounts", MEMBER_1], "--accounts and --organization need --role-name"),
-            (["--role-name", "R"], "--role-name needs --accounts or --organization"),
+            (["--accounts", MEMBER_1], "--accounts, --organization and --ou need --role-name"),
+            (["--role-name", "R"], "--role-name needs --accounts, --organization or --ou"),
+            (["--ou", "ou-abcd-12345678"], "--accounts, --organization and --ou need --role-name"),
+            (["--ou", "team-a", "--role-name", "R"], "--ou: 'team-a' is not an organizational unit id"),
+            (["--state", "drift,bogus"], "--state: unknown bogus (choose from in-sync, drift"),
+            (["--expiring-within", "-1"], "--expiring-within must be 0 or more"),
+            (["--format", "csv", "--wide"], "--wide is for the table"),
             (["--days", "-1"], "--days must be 0 or more"),
             (["--concurrency", "0"], "--concurrency must be 1 or more"),
         ],
@@ -512,6 +517,7 @@ class TestOutput:
             "instances_by_certificate",
             "instances_expiring_within_90_days",
             "engines_without_default_certificate",
+            "readiness",
             "error",
         }
         assert set(report["rows"][0]["declarations"][0]) == {
@@ -535,14 +541,15 @@ class TestOutput:
             engine="postgres",
             version="16.3",
         )
-        code = cli.main(["status", "--regions", f"{HOME},{US}"])
+        code = cli.main(["status", "--wide", "--regions", f"{HOME},{US}"])
         out, err = capsys.readouterr()
         lines = out.splitlines()
         assert code == 1
         assert err == ""
         assert lines[0].split() == [
             "ACCOUNT", "REGION", "STATE", "DEFAULT", "OVERRIDE", "CA", "EXPIRES", "OVERRIDE", "EXPIRES",
-            "INSTANCES", "BY", "CA", "EXPIRING", "<=90D", "DECLARED", "BY", "NOTES",
+            "INSTANCES", "BY", "CA", "EXPIRING", "<=90D", "OFF-CA", "RESTART", "NO-TARGET", "PENDING",
+            "AUTO-APPLY", "FORCED", "DECLARED", "BY", "NOTES",
         ]  # fmt: skip
         # Fixed columns: every cell starts where its header starts.
         region_column, state_column = lines[0].index("REGION"), lines[0].index("STATE")
@@ -551,7 +558,8 @@ class TestOutput:
             CALLER_ACCOUNT, HOME, "in-sync", "rds-ca-rsa4096-g1", "yes", "2121-05-24", "2121-05-24",
             "rds-ca-rsa2048-g1=1",
         ]  # fmt: skip
-        assert lines[1].split()[8:10] == ["1", "team-a/RdsCertificateOverride"]
+        # pg-1 is off the declared CA; postgres rotates without a restart; nothing pending
+        assert lines[1].split()[8:16] == ["1", "1", "0", "0", "0", "-", "-", "team-a/RdsCertificateOverride"]
         assert "pg-1 expires" in lines[1]
         assert lines[2].split()[:5] == [CALLER_ACCOUNT, US, "undeclared", "rds-ca-ecc384-g1", "yes"]
         assert lines[3] == "2 account-regions: 1 in-sync, 0 drift, 1 undeclared, 0 stale, 0 unreadable"
@@ -572,7 +580,7 @@ class TestOutput:
             engine="sqlserver-se",
             version="15.00.4415.2.v1",
         )
-        code = cli.main(["status", "--regions", f"{HOME},{US}"])
+        code = cli.main(["status", "--wide", "--regions", f"{HOME},{US}"])
         lines = capsys.readouterr().out.splitlines()
         notes = lines[0].index("NOTES")
         assert code == 1

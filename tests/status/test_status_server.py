@@ -95,7 +95,7 @@ def test_status_over_http_across_accounts(endpoint: str) -> None:
         (MEMBERS[1], US): "in-sync",
     }
 
-    table = run(endpoint, *accounts)
+    table = run(endpoint, *accounts, "--wide")
     assert table.returncode == 1
     assert table.stdout.splitlines()[0].startswith("ACCOUNT       REGION     STATE")
     assert "team-a/RdsCertificateOverride" in table.stdout

@@ -38,7 +38,7 @@ import boto3
 
 from rds_override_tools.status import DECLARATIONS_PATH, LEDGER_VERSION
 
-from . import settings
+from . import rds_emulator, settings
 from .cloud import create_stack
 
 HOME_REGION = settings.REGION
@@ -264,3 +264,154 @@ def run_status(
     if done.returncode not in (0, 1, 2) or "rows" not in report:
         raise RuntimeError(f"status failed (exit {done.returncode}): {done.stderr[-2000:]}")
     return StatusRun(exit_code=done.returncode, report=report, wall_s=wall, cpu_s=cpu)
+
+
+# --- databases for `rotate` ------------------------------------------------------------------------------
+
+OLD_CA = "rds-ca-rsa2048-g1"
+"""The CA `populate_databases` gives the databases that are to be rotated."""
+LIMITED_ENGINE = ("mariadb", "10.6.10")
+"""An engine version `populate_databases` restricts to OLD_CA: its databases cannot be rotated."""
+
+
+@dataclass(frozen=True)
+class Databases:
+    """What `populate_databases` left in each account-region, and what a plan to `target` must say."""
+
+    per_region: int
+    planned: int  # per account-region: to rotate
+    skipped: int  # per account-region: left alone with a reason (unsupported engine, stopped)
+
+    def expected(self, account_regions: int) -> dict[str, int]:
+        return {"planned": self.planned * account_regions, "skipped": self.skipped * account_regions}
+
+
+def _database_layout(per_region: int) -> list[tuple[str, str, str, str]]:
+    """(kind, identifier, engine, version or state) for one account-region: at least one of each kind, the
+    rest PostgreSQL instances to rotate."""
+    layout = [
+        ("instance", "mssql-1", "sqlserver-se", "15.00.4415.2.v1"),  # restarts to rotate
+        ("pending", "mysql-1", "mysql", "8.0.36"),  # RDS proposes ca-certificate-rotation
+        ("cluster", "maz-1", "postgres", "16.3"),  # a Multi-AZ DB cluster
+        ("limited", "maria-1", *LIMITED_ENGINE),  # its engine version does not support the target
+        ("stopped", "stopped-1", "postgres", "16.3"),
+        ("current", "current-1", "postgres", "16.3"),  # already on the target: not in the plan
+    ]
+    layout += [("instance", f"pg-{n}", "postgres", "16.3") for n in range(1, per_region - len(layout) + 1)]
+    return layout[:per_region]
+
+
+def populate_databases(
+    endpoint: str,
+    accounts: Sequence[str],
+    regions: Sequence[str],
+    *,
+    per_region: int = 10,
+    target: str = DECLARED,
+    workers: int = 8,
+) -> Databases:
+    """`per_region` (at least 6) databases in every account-region, on OLD_CA unless said otherwise: SQL
+    Server, MySQL with a pending `ca-certificate-rotation`, a Multi-AZ DB cluster, a MariaDB version that does
+    not support `target`, a stopped PostgreSQL, one already on `target`, PostgreSQL instances. Through the
+    API as each account (in this process's emulator for the hooks: call it with `emulator_server()`)."""
+    if per_region < 6:
+        raise ValueError(f"per_region must be 6 or more (one of each kind), not {per_region}")
+    layout = _database_layout(per_region)
+
+    def one_region(account: str, region: str, session: boto3.session.Session) -> None:
+        rds = session.client("rds", region_name=region, endpoint_url=endpoint)
+        rds_emulator.restrict_engine_version(account, region, *LIMITED_ENGINE, [OLD_CA])
+        for kind, identifier, engine, version in layout:
+            if kind == "cluster":
+                rds.create_db_cluster(
+                    DBClusterIdentifier=identifier,
+                    Engine=engine,
+                    EngineVersion=version,
+                    DBClusterInstanceClass="db.m6gd.large",
+                    MasterUsername="admin",
+                    MasterUserPassword="password123",
+                    AllocatedStorage=100,
+                    StorageType="io1",
+                    Iops=1000,
+                    CACertificateIdentifier=OLD_CA,
+                )
+                continue
+            answer = rds.create_db_instance(
+                DBInstanceIdentifier=identifier,
+                DBInstanceClass="db.t3.micro",
+                Engine=engine,
+                EngineVersion=version,
+                AllocatedStorage=20,
+                MasterUsername="admin",
+                MasterUserPassword="password123",
+                CACertificateIdentifier=target if kind == "current" else OLD_CA,
+            )["DBInstance"]
+            if kind == "pending":
+                rds_emulator.add_pending_maintenance_action(account, region, answer["DBInstanceArn"])
+            elif kind == "stopped":
+                rds.stop_db_instance(DBInstanceIdentifier=identifier)
+
+    def one_account(account: str) -> None:
+        session = member_session(endpoint, account)
+        for region in regions:
+            one_region(account, region, session)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one_account, accounts))
+    skipped = sum(1 for kind, *_ in layout if kind in ("limited", "stopped"))
+    return Databases(per_region=per_region, planned=per_region - skipped - 1, skipped=skipped)
+
+
+@dataclass(frozen=True)
+class RotateRun:
+    """One `rds-certificate-override rotate --format json` process."""
+
+    exit_code: int
+    report: dict[str, Any]
+    wall_s: float
+    cpu_s: float
+
+    def outcomes(self) -> dict[str, int]:
+        return {name: count for name, count in self.report["outcomes"].items() if count}
+
+
+def run_rotate(
+    endpoint: str,
+    accounts: Sequence[str],
+    regions: Sequence[str],
+    *,
+    role_name: str = ROLE_NAME,
+    extra_args: Sequence[str] = (),
+) -> RotateRun:
+    """`rotate --format json` over `accounts` and `regions` in its own process (a plan unless extra_args say
+    `--apply --yes`). Exit codes 0, 1, 2 are reports; anything else raises RuntimeError with stderr."""
+    command = [
+        status_command(),
+        "rotate",
+        "--endpoint-url",
+        endpoint,
+        "--accounts",
+        ",".join(accounts),
+        "--role-name",
+        role_name,
+        "--regions",
+        ",".join(regions),
+        "--format",
+        "json",
+        *extra_args,
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own console script, no shell
+        command, env=status_environment(), capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    try:
+        report: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        report = {}
+    if done.returncode not in (0, 1, 2) or "items" not in report:
+        raise RuntimeError(f"rotate failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    return RotateRun(exit_code=done.returncode, report=report, wall_s=wall, cpu_s=cpu)

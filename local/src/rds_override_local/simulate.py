@@ -10,8 +10,11 @@ one warm sandbox would.
 
 The passes: deploy; a second pass (every resource updated with its same properties: no RDS write may
 follow); a few regions changed by hand, which `rds-certificate-override status` must report exactly;
-delete every stack instance, after which every region holds what stood before, except the hand-changed
-ones, which are left alone. One summary line; the exit status is 1 when any count falls short.
+rotation: databases in every account-region (most on the old CA; one on an engine version without the
+declared CA, one stopped; a Multi-AZ DB cluster, a pending ca-certificate-rotation), which `rotate` must
+plan as arranged, apply, and then plan nothing; delete every stack instance, after which every region
+holds what stood before, except the hand-changed ones, which are left alone. One summary line; the exit
+status is 1 when any count falls short.
 """
 
 from __future__ import annotations
@@ -146,7 +149,9 @@ class Rollout:
         return converged
 
 
-def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: int, seed: int) -> int:
+def run(
+    cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: int, seed: int, databases: int = 6
+) -> int:
     started = time.monotonic()
     chosen_regions = stackset.choose_regions(None)[:regions]
     rollout = Rollout(cloud, chosen_regions, workers)
@@ -174,13 +179,37 @@ def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: 
     by_hand = random.Random(seed).sample(cells, drift)  # noqa: S311 - a reproducible choice, not a secret
     for account, region in by_hand:
         rds_emulator.set_override(account, region, BY_HAND)
-    status = organization.run_status(cloud.rds_endpoint, [i.account for i in instances], chosen_regions)
+    account_ids = [i.account for i in instances]
+    status = organization.run_status(cloud.rds_endpoint, account_ids, chosen_regions)
     rows = status.report["rows"]
     flagged = {(row["account"], row["region"]) for row in rows if row["state"] != "in-sync"}
     drift_found = sum(
         1 for row in rows if row["state"] == "drift" and (row["account"], row["region"]) in by_hand
     )
     print(f"    status: {status.wall_s:.1f} s, flagged {len(flagged)}", flush=True)
+
+    print(
+        f"==> rotation: {databases} databases per account-region, most on {organization.OLD_CA}", flush=True
+    )
+    arranged = organization.populate_databases(
+        cloud.rds_endpoint, account_ids, chosen_regions, per_region=databases, target=DECLARED
+    )
+    plan = organization.run_rotate(cloud.rds_endpoint, account_ids, chosen_regions)
+    applied = organization.run_rotate(
+        cloud.rds_endpoint, account_ids, chosen_regions, extra_args=["--apply", "--yes"]
+    )
+    second = organization.run_rotate(cloud.rds_endpoint, account_ids, chosen_regions)
+    planned = plan.report["counts"]["databases"]
+    rotation_ok = (
+        plan.outcomes() == arranged.expected(total)
+        and applied.outcomes().get("applied", 0) == planned
+        and second.report["counts"]["databases"] == 0
+    )
+    print(
+        f"    rotate: plan {plan.wall_s:.1f} s, apply {applied.wall_s:.1f} s, "
+        f"second plan {second.wall_s:.1f} s",
+        flush=True,
+    )
 
     print(f"==> deleting {accounts} stack instances", flush=True)
     rollout.each(instances, rollout.delete)
@@ -191,12 +220,26 @@ def run(cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: 
     print(
         f"org rollout: {accounts} accounts x {len(chosen_regions)} regions: converged {converged}/{total}, "
         f"second pass writes {writes}, drift found {drift_found}/{drift}, deleted clean {clean}/{total}, "
+        f"rotation: planned {planned}, applied {applied.outcomes().get('applied', 0)}, "
+        f"skipped {plan.report['counts']['skipped']}, second plan {second.report['counts']['databases']}, "
         f"wall {wall:.0f} s"
     )
     extra = flagged - set(by_hand)
     if extra:
         print(f"status flagged regions that were not changed: {sorted(extra)[:10]}")
-    ok = converged == total and writes == 0 and drift_found == drift and not extra and clean == total
+    if not rotation_ok:
+        print(
+            f"rotation: plan {plan.outcomes()}, expected {arranged.expected(total)}; "
+            f"apply {applied.outcomes()}"
+        )
+    ok = (
+        converged == total
+        and writes == 0
+        and drift_found == drift
+        and not extra
+        and clean == total
+        and rotation_ok
+    )
     return 0 if ok else 1
 
 
@@ -209,11 +252,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drift", type=int, default=5, help="account-regions changed by hand")
     parser.add_argument("--workers", type=int, default=4, help="stack instances deployed at the same time")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--databases", type=int, default=6, help="databases per account-region for the rotation phase (6+)"
+    )
     parser.add_argument("--python", default=os.environ.get("RUNTIME_PYTHON") or None)
     args = parser.parse_args(argv)
     default_regions = len(stackset.choose_regions(None))
     if not 1 <= args.regions <= default_regions:
         parser.error(f"--regions must be between 1 and {default_regions}")
+    if args.databases < 6:
+        parser.error("--databases must be 6 or more (one of each kind)")
     if args.accounts < 1 or not 0 <= args.drift <= args.accounts * args.regions:
         parser.error("--accounts must be 1 or more, --drift between 0 and accounts x regions")
     code_dirs = [str(settings.ARTIFACT), str(settings.RUNTIME_SDK)]
@@ -225,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             drift=args.drift,
             workers=args.workers,
             seed=args.seed,
+            databases=args.databases,
         )
 
 

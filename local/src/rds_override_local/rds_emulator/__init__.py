@@ -8,8 +8,9 @@ lives in moto ``BackendDict`` s, so ``mock_aws()`` and ``POST /moto-api/reset`` 
 the account moto derives from the credentials: ``DEFAULT_ACCOUNT_ID`` (123456789012) for dummy keys.
 
 Modules: ``models`` (catalog, certificates, the backend), ``responses`` (the two actions), ``instances``
-(DB instances and engine versions), ``exceptions``, ``hooks``. What the emulator answers and where its data
-comes from: docs/design.md, "The RDS emulator".
+(DB instances and engine versions), ``rotation`` (pending maintenance actions, Multi-AZ DB clusters' CA,
+instance states, concurrent writes), ``exceptions``, ``hooks``. What the emulator answers and where its
+data comes from: docs/design.md, "The RDS emulator".
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.responses import RDSResponse
 
-from . import hooks, instances, responses
+from . import hooks, instances, responses, rotation
 from .exceptions import CertificateNotFoundFault, InjectedFault
 from .hooks import (
     RDSCall,
@@ -42,6 +43,12 @@ from .models import (
     RDSCertificatesBackend,
     rds_certificates_backends,
 )
+from .rotation import (
+    add_pending_maintenance_action,
+    max_in_flight,
+    restrict_engine_version,
+    set_instance_status,
+)
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -53,14 +60,18 @@ __all__ = [
     "RDSCall",
     "RDSCertificatesBackend",
     "add_certificate",
+    "add_pending_maintenance_action",
     "calls",
     "clear_faults",
     "current_override",
     "inject_delay",
     "inject_fault",
     "install",
+    "max_in_flight",
     "rds_certificates_backends",
     "reset_calls",
+    "restrict_engine_version",
+    "set_instance_status",
     "set_override",
     "set_server_certificate_valid_till",
     "set_system_default",
@@ -83,3 +94,4 @@ def install() -> None:
         patched.modify_certificates = responses.modify_certificates
         patched.call_action = hooks.call_action_with_hooks
         instances.install(patched)
+        rotation.install(patched)

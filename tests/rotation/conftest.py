@@ -1,0 +1,37 @@
+"""moto in-process with the RDS emulator for the rotate tests; nothing reaches AWS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from botocore.retries.standard import ExponentialBackoff
+from moto import mock_aws
+
+from rds_override_local import rds_emulator as emulator
+from rds_override_local import settings
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell's AWS settings dropped, dummy credentials, the home region."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in {
+        **settings.DUMMY_CREDENTIALS,
+        "AWS_DEFAULT_REGION": settings.REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def aws(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process with the emulator installed, the SDK's retry sleeps skipped."""
+    emulator.install()
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.0)
+    with mock_aws():
+        yield
