@@ -150,8 +150,7 @@ def _region_lock(
         region,
         holder,
         deadline=now + time_left,
-        give_up_at=now
-        + max(time_left - aws_sdk.WORST_CASE_CALL_SECONDS - READS_BEFORE_THE_WRITE_SECONDS, 0.0),
+        give_up_at=now + max(time_left - _TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0),
         lease_margin=LEASE_MARGIN_SECONDS,
         clock=clock,
     )

@@ -158,7 +158,9 @@ class RegionLock:
                     f"Another change to the RDS default CA of {self.region} is in progress ({reason}) and "
                     "did not end in time. Nothing was changed: retry the deployment."
                 )
-            self.clock.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret  # nosec B311
+            # Jittered, and never past the budget: the time kept for the work stays kept.
+            jittered = pause * (0.5 + random.random())  # noqa: S311 - jitter, not a secret  # nosec B311
+            self.clock.sleep(min(jittered, self.give_up_at - self.clock.time()))
             pause = min(pause * 2, LOCK_LONGEST_PAUSE_SECONDS)
 
     def _take(self, ssm: SSMClient, decision: TakeLock) -> bool:

@@ -49,7 +49,7 @@ def stage(modules: tuple[str, ...]) -> None:
     shutil.rmtree(STAGE, ignore_errors=True)
     (STAGE / "tests").mkdir(parents=True)
     shutil.copytree(ROOT / "lambda", STAGE, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    for test in TESTS:
+    for test in (*TESTS, *(t.removeprefix("tests/") for t in LISTED_TESTS)):
         target = STAGE / "tests" / test
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "tests" / test, target)
@@ -74,11 +74,153 @@ def _toml_list(items: Iterable[str]) -> str:
     return ", ".join(f'"{item}"' for item in items)
 
 
+# `--listed`: the behaviours a mutation run once left untested (issue 12), each as one change to the code
+# and the tests that must fail on it. Quicker than a whole run, and it names what each change breaks.
+LISTED = (
+    ("ledger.py", "self.deadline + self.lease_margin", "self.clock.time() + 1", "a lease of 1 s"),
+    ("index.py", "TIMEOUT_MARGIN_SECONDS + 10", "TIMEOUT_MARGIN_SECONDS + 0", "a lease without its margin"),
+    ("ledger.py", "self.clock.time() + pause > self.give_up_at", "False", "the wait budget ignored"),
+    (
+        "index.py",
+        "max(time_left - _TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0)",
+        "time_left",
+        "no time kept for the write",
+    ),
+    (
+        "rds_override_ledger/declarations.py",
+        "if lease.expires_at <= now:",
+        "if False:",
+        "an expired lock never taken over",
+    ),
+    (
+        "rds_override_ledger/declarations.py",
+        "and lease.holder.request_id != me.request_id",
+        "and False",
+        "a resource waits for its own earlier request",
+    ),
+    (
+        "ledger.py",
+        "if error_code(error) in _BUSY_CODES:",
+        "if error_code(error) == 'ParameterAlreadyExists':",
+        "TooManyUpdates not taken for busy",
+    ),
+    (
+        "ledger.py",
+        "for g in self.superseded[start : start + 10]",
+        "for g in (*self.superseded[start : start + 10], self.generation)",
+        "a release that deletes its own generation",
+    ),
+    (
+        "rds_override_ledger/declarations.py",
+        "type(version) is not int or version != FORMAT_VERSION",
+        "False",
+        "any Version trusted",
+    ),
+    (
+        "index.py",
+        "if write and view.others_unreadable:",
+        "if view.others_unreadable:",
+        "an unreadable entry fails every event",
+    ),
+    (
+        "index.py",
+        "if own is None or not own.same_declaration(declaration):",
+        "if own is None:",
+        "an Update that skips its intent record",
+    ),
+    (
+        "rds_override_ledger/declarations.py",
+        'return replace(self, request_id="", updated_at="") == replace(other, request_id="", updated_at="")',
+        "return self.certificate == other.certificate",
+        "same_declaration compares the CA only",
+    ),
+    (
+        "index.py",
+        "write_confirmed=declared.state is WriteState.APPLIED,",
+        "write_confirmed=True,",
+        "pending taken for confirmed on Delete",
+    ),
+    (
+        "index.py",
+        "if deadline is not None and clock.time() >= deadline.timestamp():",
+        "if False:",
+        "late events run",
+    ),
+    (
+        "index.py",
+        "if own.request_id == request_id:",
+        "if False:",
+        "a rolled-back Create delivered again runs",
+    ),
+    (
+        "index.py",
+        "progress.may_have_changed = False  # the region",
+        "progress.may_have_changed = True  # the region",
+        "a refusing region's Create says it may have changed things",
+    ),
+    (
+        "index.py",
+        "live_other=liveness.first_live(view.others) if needs_other else None,",
+        "live_other=view.others[0] if needs_other else None,",
+        "what stood before from a stale declaration",
+    ),
+    (
+        "index.py",
+        "except RegionRefused as refused:",
+        "except ZeroDivisionError as refused:",
+        "a Region change's rollback fails in a refusing region",
+    ),
+)
+LISTED_TESTS = (
+    "tests/unit/test_declarations.py",
+    "tests/handler/test_region_lock.py",
+    "tests/handler/test_ledger_faults.py",
+    "tests/handler/test_ownership.py",
+    "tests/handler/test_handler.py",
+)
+
+
+def run_listed() -> int:
+    """Each listed change alone, in the staging folder: the tests must fail on every one."""
+    stage(())
+    survivors = 0
+    for module, old, new, what in LISTED:
+        path = STAGE / module
+        original = path.read_text()
+        if original.count(old) != 1:
+            print(f"CANNOT APPLY  {what}: {old!r} is not once in {module}")
+            survivors += 1
+            continue
+        path.write_text(original.replace(old, new))
+        try:
+            result = subprocess.run(  # noqa: S603 - this environment's own pytest
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *LISTED_TESTS],
+                cwd=STAGE,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            failed = result.returncode != 0
+            detail = next((line for line in result.stdout.splitlines() if line.startswith("FAILED")), "")
+        except subprocess.TimeoutExpired:
+            failed, detail = True, "timed out (the change made a test loop)"
+        finally:
+            path.write_text(original)
+        survivors += not failed
+        print(f"{'killed  ' if failed else 'SURVIVED'}  {what}  {detail[:150]}", flush=True)
+    print(f"listed changes: {len(LISTED)}, survived: {survivors}")
+    return 1 if survivors else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("modules", nargs="*", default=list(MODULES), help="modules of lambda/ to mutate")
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--listed", action="store_true", help="only the listed changes (LISTED), one by one")
     args = parser.parse_args()
+    if args.listed:
+        return run_listed()
     stage(tuple(args.modules))
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     env = {**os.environ, "PYTHONPATH": str(STAGE / "plugins")}

@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
 
-# Codes AWS answers in a region the account has not enabled (opt-in regions), or where its credentials
-# are not valid.
-REGION_NOT_ENABLED_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
-)
 # The account of the session's own credentials, before its id is known.
 CALLER = "caller"
 

@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rds_override_ledger import aws_answers
+from rds_override_ledger.declarations import DECLARATIONS_PATH
 from rds_override_tools import aws, readiness
 from rds_override_tools.rotation import (
     Database,
@@ -26,13 +28,12 @@ from rds_override_tools.rotation import (
     read_maintenance_actions,
 )
 from rds_override_tools.status import (
-    DECLARATIONS_PATH,
     Declaration,
     Instance,
     LedgerError,
     Row,
     build_row,
-    parse_declaration,
+    parse_ledger,
     read_certificates,
     read_instance,
     unreadable,
@@ -69,7 +70,7 @@ def describe_error(error: Exception) -> str:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "")
         operation = error.operation_name
-        if code in aws.REGION_NOT_ENABLED_CODES:
+        if code in aws_answers.REGION_NOT_ENABLED_CODES:
             return (
                 f"region not enabled for this account (or credentials not valid there): {operation}: {code}"
             )
@@ -132,7 +133,7 @@ class FleetReader:
         self._engines: Memo[tuple[str, str, str], EngineFacts] = Memo()
 
     def stack_is_live(self, account: str, stack_id: str) -> bool:
-        """DescribeStacks on the stack ARN, in its region: gone if DELETE_COMPLETE or 'does not exist'."""
+        """DescribeStacks on the stack ARN, in its region; what its answer means: `aws_answers.stack_gone`."""
 
         def describe() -> bool:
             cloudformation = self.clients.cloudformation(stack_id.split(":")[3])
@@ -140,11 +141,11 @@ class FleetReader:
                 with self.clients.account(account):
                     stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
             except ClientError as error:
-                code = error.response.get("Error", {}).get("Code")
-                if code == "ValidationError" and "does not exist" in str(error):
+                code = str(error.response.get("Error", {}).get("Code", ""))
+                if aws_answers.stack_gone(None, code, str(error)):
                     return False
                 raise
-            return bool(stacks) and stacks[0]["StackStatus"] != "DELETE_COMPLETE"
+            return not aws_answers.stack_gone(stacks)
 
         return self._stacks.get((account, stack_id), describe)
 
@@ -172,11 +173,9 @@ class FleetReader:
         paginator = self.clients.ssm(region).get_paginator("get_parameters_by_path")
         with self.clients.account(account):
             pages = list(paginator.paginate(Path=DECLARATIONS_PATH, Recursive=True))
-        return [
-            parse_declaration(parameter["Name"], parameter["Value"])
-            for page in pages
-            for parameter in page["Parameters"]
-        ]
+        return parse_ledger(
+            (parameter["Name"], parameter["Value"]) for page in pages for parameter in page["Parameters"]
+        )
 
     def read_region(self, account: str, region: str) -> Row:
         with self.clients.account(account):

@@ -1,8 +1,7 @@
 """`status`: what each account and region's RDS default CA is, against what the ledger declares.
 
 Pure decisions and rendering only: the SDK reads live in `fleet.py`, which hands the answers here.
-The ledger (written by the function, lambda/ledger.py) is one SSM parameter per declaring resource under
-`DECLARATIONS_PATH`, each a JSON object with at least StackId, LogicalResourceId and CertificateIdentifier.
+The ledger is read by its one definition, `rds_override_ledger`, the function's own.
 """
 
 from __future__ import annotations
@@ -18,11 +17,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rds_override_ledger import declarations as ledger
+
 if TYPE_CHECKING:
     from rds_override_tools.readiness import Readiness
-
-DECLARATIONS_PATH = "/rds-certificate-override/declarations"
-LEDGER_VERSION = 1
 
 
 class State(StrEnum):
@@ -60,23 +58,33 @@ class Declaration:
 
 
 def parse_declaration(name: str, value: str) -> Declaration:
-    """One ledger parameter (name and JSON value) as a Declaration; LedgerError names the parameter."""
+    """One ledger parameter (name and JSON value), read by the function's own definition of the ledger
+    (`rds_override_ledger`); LedgerError names the parameter and how to repair it."""
     try:
-        document = json.loads(value)
-        if document.get("Version") != LEDGER_VERSION:
-            raise LedgerError(f"ledger parameter {name}: Version {document.get('Version')!r} is not 1")
-        stack_id = str(document["StackId"])
-        if not stack_id.startswith("arn:") or len(stack_id.split(":", 5)[5].split("/")) != 3:
-            raise LedgerError(f"ledger parameter {name}: StackId {stack_id!r} is not a stack ARN")
-        return Declaration(
-            parameter_name=name,
-            stack_id=stack_id,
-            logical_resource_id=str(document["LogicalResourceId"]),
-            certificate_identifier=str(document["CertificateIdentifier"]),
-            ledger_state=str(document.get("State", "applied")),
-        )
-    except (json.JSONDecodeError, AttributeError, KeyError, IndexError) as error:
-        raise LedgerError(f"ledger parameter {name} is not a declaration: {error!r}") from error
+        written = ledger.Declaration.from_json(value)
+    except ValueError as error:
+        raise LedgerError(ledger.UnreadableEntry(name, str(error)).repair_hint()) from error
+    if ledger.StackRef.parse(written.stack_id) is None:
+        raise LedgerError(f"ledger parameter {name}: StackId {written.stack_id!r} is not a stack ARN")
+    return Declaration(
+        parameter_name=name,
+        stack_id=written.stack_id,
+        logical_resource_id=written.logical_id,
+        certificate_identifier=written.certificate,
+        ledger_state=written.state.value,
+    )
+
+
+def parse_ledger(parameters: Iterable[tuple[str, str]]) -> list[Declaration]:
+    """The declarations among a region's ledger parameters. A withdrawal (what the rollback of a failed
+    Create leaves) declares nothing; an entry that cannot be read makes the row unreadable, naming it:
+    the function refuses changes while it stands, and so must the report not guess."""
+    parameters = list(parameters)
+    unreadable_entries = ledger.Ledger.parse(parameters).unreadable
+    if unreadable_entries:
+        raise LedgerError(unreadable_entries[0].repair_hint())
+    declarations = [parse_declaration(name, value) for name, value in parameters]
+    return [d for d in declarations if d.ledger_state != ledger.WriteState.WITHDRAWN.value]
 
 
 @dataclass(frozen=True)

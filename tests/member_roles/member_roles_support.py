@@ -17,6 +17,8 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from rds_override_tools import rotate_fleet
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "member-roles.yaml"
 ACCOUNT = "123456789012"
@@ -25,28 +27,22 @@ TRUSTED = "111122223333"
 """The management or delegated administrator account (TrustedAccountId)."""
 
 # What each command calls in a member account, as IAM actions. test_member_role_calls records `status`'s on
-# the emulator and checks it against STATUS. ROTATE_PLAN and ROTATE_APPLY are helper `rotation`'s list
-# (its code's calls: `rotate` without and with --apply); record them the same way once `rotate` is merged.
+# the emulator and checks it against STATUS; `rotate`'s plan is recorded the same way against ROTATE_PLAN.
 STATUS = frozenset(
     {
         "rds:DescribeCertificates",
         "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "rds:DescribePendingMaintenanceActions",
         "rds:DescribeDBEngineVersions",
         "ssm:GetParametersByPath",
         "cloudformation:DescribeStacks",
         "ec2:DescribeRegions",
     }
 )
-ROTATE_PLAN = STATUS | {
-    "rds:DescribeDBClusters",
-    "rds:DescribePendingMaintenanceActions",
-    "rds:DescribeDBProxies",
-}
-ROTATE_APPLY = ROTATE_PLAN | {
-    "rds:ModifyDBInstance",
-    "rds:ModifyDBCluster",
-    "rds:ApplyPendingMaintenanceAction",
-}
+# `rotate`'s own lists of what it calls in a member account (rds_override_tools.rotate_fleet).
+ROTATE_PLAN = frozenset(rotate_fleet.READ_ACTIONS)
+ROTATE_APPLY = ROTATE_PLAN | frozenset(rotate_fleet.WRITE_ACTIONS)
 READS = STATUS | ROTATE_PLAN
 """Everything a command that changes nothing calls: the audit role allows exactly these."""
 WRITES = ROTATE_APPLY - READS

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 import boto3
 import botocore.session
 import pytest
-from member_roles_support import STATUS, Template, is_read
+from member_roles_support import ROTATE_PLAN, STATUS, Template, is_read
 
 from rds_override_ledger import declarations
 
-# The local stand-ins, in one place (they are moving to the dev-only package rds_override_local).
+# The local stand-ins (the dev-only package rds_override_local).
 from rds_override_local import organization, settings
 from rds_override_local.api_calls import ApiCallAttempt, ApiCallRecorder, api_call_recorder
 from rds_override_local.cloud import emulator_server
@@ -41,6 +41,7 @@ AUDIT_ROLE = Template().body["Parameters"]["AuditRoleName"]["Default"]
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     with emulator_server() as url:
+        arrange(url)
         yield url
 
 
@@ -76,10 +77,10 @@ def caller_actions(attempts: list[ApiCallAttempt]) -> set[str]:
 
 
 def run_command(endpoint: str, recorder: ApiCallRecorder, command: str, *args: str) -> dict[str, object]:
-    """`rds-certificate-override COMMAND --endpoint-url ENDPOINT --json ARGS`, calls recorded; its JSON."""
+    """`rds-certificate-override COMMAND --endpoint-url ENDPOINT --format json ARGS`, recorded; its JSON."""
     env = {"PATH": os.environ.get("PATH", ""), **organization.status_environment(), **recorder.env}
     done = subprocess.run(  # noqa: S603 - our own console script
-        [organization.status_command(), command, "--endpoint-url", endpoint, "--json", *args],
+        [organization.status_command(), command, "--endpoint-url", endpoint, "--format", "json", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -132,7 +133,6 @@ def arrange(endpoint: str) -> None:
 def test_status_calls_in_a_member_account_exactly_what_the_audit_role_allows(
     endpoint: str, recorder: ApiCallRecorder
 ) -> None:
-    arrange(endpoint)
     # No --regions: each account's enabled regions are asked for too (ec2:DescribeRegions, in the member).
     report = run_command(
         endpoint, recorder, "status", "--accounts", ",".join(MEMBERS), "--role-name", AUDIT_ROLE
@@ -152,6 +152,17 @@ def test_status_calls_in_a_member_account_exactly_what_the_audit_role_allows(
     assert all(is_read(action) for action in called)
     assert caller_actions(attempts) <= CALLER_ACTIONS
     assert "sts:AssumeRole" in caller_actions(attempts)
+
+
+def test_rotates_plan_calls_in_a_member_account_only_what_the_audit_role_allows(
+    endpoint: str, recorder: ApiCallRecorder
+) -> None:
+    run_command(endpoint, recorder, "rotate", "--accounts", ",".join(MEMBERS), "--role-name", AUDIT_ROLE)
+    called = member_actions(recorder.take_attempts())
+    assert {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "ssm:GetParametersByPath"} <= called
+    assert called <= ROTATE_PLAN, "ROTATE_PLAN (rotate_fleet.READ_ACTIONS) lists what rotate's plan calls"
+    assert called <= Template().roles({"TrustedAccountId": MEMBERS[1]})[AUDIT_ROLE].actions()
+    assert all(is_read(action) for action in called)
 
 
 def test_with_organization_the_caller_lists_the_accounts_and_members_only_read(

@@ -23,7 +23,7 @@ from member_roles_support import (
     is_read,
 )
 
-from rds_override_tools.status import DECLARATIONS_PATH
+from rds_override_ledger.declarations import DECLARATIONS_PATH
 
 MACRO_MARKERS = ("Fn::Transform", "AWS::Include", "AWS::LanguageExtensions", "AWS::Serverless")
 ROTATION = {"TrustedAccountId": TRUSTED, "AllowRotation": "true"}

@@ -28,9 +28,20 @@ def written(state: declarations.WriteState, *, stack_id: str = STACK_ID) -> decl
     )
 
 
-def test_both_sides_use_one_ledger_path() -> None:
-    assert status.DECLARATIONS_PATH == declarations.DECLARATIONS_PATH
-    assert status.LEDGER_VERSION == declarations.FORMAT_VERSION
+def test_a_withdrawal_declares_nothing_to_the_reader_either() -> None:
+    applied, withdrawn = written(declarations.WriteState.APPLIED), written(declarations.WriteState.WITHDRAWN)
+    other = written(declarations.WriteState.APPLIED, stack_id=STACK_ID.replace("team-a", "team-b"))
+    read = status.parse_ledger([(withdrawn.name, withdrawn.to_json()), (other.name, other.to_json())])
+    assert [d.parameter_name for d in read] == [other.name]
+    assert status.parse_ledger([(applied.name, applied.to_json())])[0].ledger_state == "applied"
+
+
+@pytest.mark.parametrize("value", ["{", '{"Version": 2}', '{"Version": true}'])
+def test_an_entry_the_function_cannot_read_is_unreadable_to_the_reader(value: str) -> None:
+    name = written(declarations.WriteState.APPLIED).name
+    with pytest.raises(status.LedgerError) as error:
+        status.parse_ledger([(name, value)])
+    assert f"The ledger entry {name} cannot be read" in str(error.value)
 
 
 @pytest.mark.parametrize("state", list(declarations.WriteState))

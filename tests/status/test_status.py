@@ -20,6 +20,7 @@ from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 from status_support import CALLER_ACCOUNT, HOME, ROLE_NAME, Account, account
 
+from rds_override_ledger import declarations
 from rds_override_local import rds_emulator as emulator
 from rds_override_tools import cli
 from rds_override_tools.status import (
@@ -175,6 +176,29 @@ class TestStates:
         assert code == 2
         assert report["rows"][0]["state"] == "unreadable"
         assert "/rds-certificate-override/declarations/x/y/z" in report["rows"][0]["error"]
+        assert (
+            "aws ssm delete-parameter --name /rds-certificate-override/declarations/x/y/z"
+            in report["rows"][0]["error"]
+        )
+
+    def test_a_withdrawal_is_not_a_declaration(
+        self, caller: Account, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """What the rollback Delete of a failed Create leaves in a live stack declares nothing."""
+        stack_id = caller.create_stack(TEAM_A)
+        withdrawn = declarations.Declaration(
+            stack_id,
+            "Override",
+            "-",
+            None,
+            False,
+            declarations.WriteState.WITHDRAWN,
+            "r-1",
+            "2026-11-29T08:00:00Z",
+        )
+        caller.client("ssm").put_parameter(Name=withdrawn.name, Value=withdrawn.to_json(), Type="String")
+        code, report, _ = status(capsys, "--regions", HOME)
+        assert (code, report["rows"][0]["state"], report["rows"][0]["declarations"]) == (0, "in-sync", [])
 
 
 class TestDecideState:
@@ -221,7 +245,13 @@ class TestDecideState:
             parse_declaration("/p/x", json.dumps({"Version": 2}))
 
     def test_a_ledger_parameter_without_a_stack_arn_is_refused(self) -> None:
-        value = {"Version": 1, "StackId": "team-a", "LogicalResourceId": "R", "CertificateIdentifier": "c"}
+        value = {
+            "Version": 1,
+            "StackId": "team-a",
+            "LogicalResourceId": "R",
+            "CertificateIdentifier": "c",
+            "State": "applied",
+        }
         with pytest.raises(LedgerError, match="not a stack ARN"):
             parse_declaration("/p/x", json.dumps(value))
 

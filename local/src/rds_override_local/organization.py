@@ -36,7 +36,7 @@ from typing import Any
 
 import boto3
 
-from rds_override_tools.status import DECLARATIONS_PATH, LEDGER_VERSION
+from rds_override_ledger.declarations import DECLARATIONS_PATH, Declaration, WriteState, parameter_name
 
 from . import rds_emulator, settings
 from .cloud import create_stack
@@ -118,27 +118,22 @@ def member_session(endpoint: str, account: str) -> boto3.session.Session:
 
 
 def declaration_value(stack_id: str, region: str, certificate: str) -> str:
-    """A ledger declaration (version 1) as the function writes it after ModifyCertificates."""
-    return json.dumps(
-        {
-            "Version": LEDGER_VERSION,
-            "StackId": stack_id,
-            "LogicalResourceId": logical_id(region),
-            "CertificateIdentifier": certificate,
-            "PreviousOverride": None,
-            "RestorePreviousOnDelete": False,
-            "State": "applied",
-            "RequestId": "populate",
-            "UpdatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-        separators=(",", ":"),
-    )
+    """A ledger declaration as the function writes it after ModifyCertificates (its own definition)."""
+    return Declaration(
+        stack_id=stack_id,
+        logical_id=logical_id(region),
+        certificate=certificate,
+        previous_override=None,
+        restore_previous=False,
+        state=WriteState.APPLIED,
+        request_id="populate",
+        updated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ).to_json()
 
 
 def declaration_name(stack_id: str, region: str) -> str:
     """The declaration's parameter: <path>/<stack name>/<stack uuid>/<logical id>."""
-    stack_name, stack_uuid = stack_id.split(":", 5)[5].split("/")[1:]
-    return f"{DECLARATIONS_PATH}/{stack_name}/{stack_uuid}/{logical_id(region)}"
+    return parameter_name(stack_id, logical_id(region))
 
 
 def declare(

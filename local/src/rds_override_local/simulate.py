@@ -20,7 +20,6 @@ status is 1 when any count falls short.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -31,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from rds_override_ledger.declarations import LEDGER_PATH, Ledger
 from rds_override_local import organization, rds_emulator, settings
 from rds_override_local.cloud import LocalCloud, create_stack, local_cloud
 from rds_override_local.cloudformation import Invocation, make_event
@@ -142,9 +142,10 @@ class Rollout:
         converged = 0
         for region in self.regions:
             parameters = self.client(instance, "ssm", region).get_parameters_by_path(
-                Path="/rds-certificate-override/declarations", Recursive=True
+                Path=LEDGER_PATH, Recursive=True
             )["Parameters"]
-            declared = [json.loads(p["Value"])["CertificateIdentifier"] for p in parameters]
+            ledger = Ledger.parse((p["Name"], p["Value"]) for p in parameters)
+            declared = [d.certificate for d in ledger.declarations if not d.withdrawn]
             converged += self.standing(instance.account, region) == DECLARED and declared == [DECLARED]
         return converged
 
