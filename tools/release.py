@@ -45,6 +45,8 @@ CDK_FILES = ("pyproject.toml", "hatch_build.py", "README.md", "LICENSE")
 CDK_PACKAGE = Path("src", "rds_certificate_override")
 COPIED = ("README.md", "LICENSE", "CHANGELOG.md")
 CDK_README = "README-cdk.md"
+DESIGN = "DESIGN.md"
+"""docs/design.md in the release, where the shipped README.md links it."""
 """The CDK package's README (cdk/README.md) in the release, where the shipped README.md links it."""
 LOGS = ROOT / "build" / "logs"
 
@@ -121,13 +123,15 @@ def sam_template(code_uri: str) -> str:
 
 
 def release_readme() -> str:
-    """README.md as shipped: its link to the CDK README points at the copy beside it."""
+    """README.md as shipped: its links to the CDK README and to the design notes point at the copies
+    beside it."""
     text = (ROOT / "README.md").read_text()
     if "](cdk/README.md)" not in text:
         raise ReleaseError(
             "README.md no longer links cdk/README.md: update release_readme in tools/release.py"
         )
-    return text.replace("](cdk/README.md)", f"]({CDK_README})")
+    text = text.replace("](cdk/README.md)", f"]({CDK_README})")
+    return text.replace("](docs/design.md", f"]({DESIGN}")
 
 
 def build(out: Path, work: Path, regions: str, partition: str, extras: Sequence[Path]) -> list[Path]:
@@ -166,10 +170,14 @@ def build(out: Path, work: Path, regions: str, partition: str, extras: Sequence[
     zip_name = stackset.code_key_for(staged_zip)
     shutil.copyfile(staged_zip, out / zip_name)
 
-    step(f"writing the SAM template (CodeUri: {zip_name}), README.md, {CDK_README}, LICENSE, CHANGELOG.md")
+    step(
+        f"writing the SAM template (CodeUri: {zip_name}), README.md, {CDK_README}, {DESIGN}, LICENSE, "
+        "CHANGELOG.md"
+    )
     (out / "template.yaml").write_text(sam_template(zip_name))
     (out / "README.md").write_text(release_readme())
     shutil.copyfile(ROOT / "cdk" / "README.md", out / CDK_README)
+    shutil.copyfile(ROOT / "docs" / "design.md", out / DESIGN)
     for name in COPIED[1:]:
         shutil.copyfile(ROOT / name, out / name)
     for extra in extras:

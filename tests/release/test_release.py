@@ -46,6 +46,7 @@ EXPECTED = {
     OPERATOR_WHEEL,
     "README.md",
     "README-cdk.md",
+    "DESIGN.md",
     "LICENSE",
     "CHANGELOG.md",
     "member-roles.yaml",

@@ -115,6 +115,12 @@ class TestValue:
         with pytest.raises(ValueError):
             Declaration.from_json(text)
 
+    @pytest.mark.parametrize("version", [2, 0, True, "1", 1.0, None])
+    def test_a_complete_value_of_another_version_is_refused(self, version: object) -> None:
+        raw = {**json.loads(declared().to_json()), "Version": version}
+        with pytest.raises(ValueError, match="Version"):
+            Declaration.from_json(json.dumps(raw))
+
     @pytest.mark.parametrize(
         ("field", "value"),
         [
