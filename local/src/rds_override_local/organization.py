@@ -199,7 +199,7 @@ def populate(endpoint: str, accounts: Sequence[str], regions: Sequence[str], *, 
 
 @dataclass(frozen=True)
 class StatusRun:
-    """One `rds-certificate-override status --json` process."""
+    """One `rds-certificate-override status --format json` process."""
 
     exit_code: int
     report: dict[str, Any]
@@ -225,14 +225,32 @@ def run_status(
     role_name: str = ROLE_NAME,
     extra_args: Sequence[str] = (),
 ) -> StatusRun:
-    """`status --json` over `accounts` and `regions`, in its own process, as an operator runs it.
+    """`status --format json` over `accounts` and `regions`, in its own process, as an operator runs it.
 
     Exit codes 0, 1 and 2 are reports (in sync; findings; something unreadable); anything else, or output
     that is not a JSON report, raises RuntimeError with the command's stderr.
     """
-    command = [
+    exit_code, report, wall, cpu = _run_command(
+        "status", "rows", endpoint, accounts, regions, role_name=role_name, extra_args=extra_args
+    )
+    return StatusRun(exit_code=exit_code, report=report, wall_s=wall, cpu_s=cpu)
+
+
+def _run_command(
+    command: str,
+    report_key: str,
+    endpoint: str,
+    accounts: Sequence[str],
+    regions: Sequence[str],
+    *,
+    role_name: str,
+    extra_args: Sequence[str],
+) -> tuple[int, dict[str, Any], float, float]:
+    """`rds-certificate-override COMMAND ... --format json` in its own process, timed (wall and CPU): its
+    exit code and JSON report, which must hold `report_key`; else RuntimeError with its stderr."""
+    argv = [
         status_command(),
-        "status",
+        command,
         "--endpoint-url",
         endpoint,
         "--accounts",
@@ -241,13 +259,14 @@ def run_status(
         role_name,
         "--regions",
         ",".join(regions),
-        "--json",
+        "--format",
+        "json",
         *extra_args,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 - our own console script, no shell
-        command, env=status_environment(), capture_output=True, text=True, check=False
+        argv, env=status_environment(), capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -256,9 +275,9 @@ def run_status(
         report: dict[str, Any] = json.loads(done.stdout)
     except json.JSONDecodeError:
         report = {}
-    if done.returncode not in (0, 1, 2) or "rows" not in report:
-        raise RuntimeError(f"status failed (exit {done.returncode}): {done.stderr[-2000:]}")
-    return StatusRun(exit_code=done.returncode, report=report, wall_s=wall, cpu_s=cpu)
+    if done.returncode not in (0, 1, 2) or report_key not in report:
+        raise RuntimeError(f"{command} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    return done.returncode, report, wall, cpu
 
 
 # --- databases for `rotate` ------------------------------------------------------------------------------
@@ -380,33 +399,7 @@ def run_rotate(
 ) -> RotateRun:
     """`rotate --format json` over `accounts` and `regions` in its own process (a plan unless extra_args say
     `--apply --yes`). Exit codes 0, 1, 2 are reports; anything else raises RuntimeError with stderr."""
-    command = [
-        status_command(),
-        "rotate",
-        "--endpoint-url",
-        endpoint,
-        "--accounts",
-        ",".join(accounts),
-        "--role-name",
-        role_name,
-        "--regions",
-        ",".join(regions),
-        "--format",
-        "json",
-        *extra_args,
-    ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(  # noqa: S603 - our own console script, no shell
-        command, env=status_environment(), capture_output=True, text=True, check=False
+    exit_code, report, wall, cpu = _run_command(
+        "rotate", "items", endpoint, accounts, regions, role_name=role_name, extra_args=extra_args
     )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    try:
-        report: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        report = {}
-    if done.returncode not in (0, 1, 2) or "items" not in report:
-        raise RuntimeError(f"rotate failed (exit {done.returncode}): {done.stderr[-2000:]}")
-    return RotateRun(exit_code=done.returncode, report=report, wall_s=wall, cpu_s=cpu)
+    return RotateRun(exit_code=exit_code, report=report, wall_s=wall, cpu_s=cpu)
