@@ -129,8 +129,8 @@ invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: m
 	@$(RUN) python -m rds_override_local.play_event $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
 		$(if $(OVERRIDE),--override $(OVERRIDE))
 
-mutate: $(VENV_STAMP) ## Mutation run (mutmut) of the ledger, the lock and the handler against their tests (slow)
-	$(RUN) python tools/mutate.py $(MODULES)
+mutate: $(VENV_STAMP) ## Mutation run (mutmut) of the ledger, lock and handler (slow); ARGS=--listed: the known changes
+	$(RUN) python tools/mutate.py $(ARGS)
 
 bench: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Measure cold start, per-event time and RDS calls, artifact size, synth time
 	$(RUN) python tools/bench.py
