@@ -79,13 +79,12 @@ def read(region: str) -> Ledger:
 def record(region: str, declaration: Declaration, *, first: bool = False) -> None:
     """Write the declaration. `first`: a create-only write, refused (ParameterAlreadyExists) when an entry
     appeared since the ledger was read, such as the withdrawal of a rollback Delete that needs no lock."""
-    _ssm(region).put_parameter(
-        Name=declaration.name,
-        Value=declaration.to_json(),
-        Type="String",
-        Tier="Standard",  # free; never escalated to the paid tier
-        Overwrite=not first,
-    )
+    _put(_ssm(region), declaration.name, declaration.to_json(), overwrite=not first)
+
+
+def _put(ssm: SSMClient, name: str, value: str, *, overwrite: bool) -> None:
+    """Every write of the ledger and the lock: a String in the free standard tier, never escalated."""
+    ssm.put_parameter(Name=name, Value=value, Type="String", Tier="Standard", Overwrite=overwrite)
 
 
 def forget(region: str, name: str) -> None:
@@ -169,14 +168,9 @@ class RegionLock:
                 "Taking the region lock over", extra={"region": self.region, "reason": decision.reason}
             )
         try:
-            ssm.put_parameter(
-                Name=lock_name(decision.generation),
-                # The lease is stamped now, from the deadline: the time spent waiting does not lengthen it.
-                Value=lock_value(self.holder, self.deadline + self.lease_margin),
-                Type="String",
-                Tier="Standard",
-                Overwrite=False,
-            )
+            # The lease is stamped now, from the deadline: the time spent waiting does not lengthen it.
+            lease = lock_value(self.holder, self.deadline + self.lease_margin)
+            _put(ssm, lock_name(decision.generation), lease, overwrite=False)
         except ClientError as error:
             if error_code(error) in _BUSY_CODES:
                 return False
@@ -195,13 +189,7 @@ class RegionLock:
                 for start in range(0, len(self.superseded), 10):  # DeleteParameters takes 10 names
                     ssm.delete_parameters(Names=[lock_name(g) for g in self.superseded[start : start + 10]])
             else:  # the first generation: nothing below it to delete, so a free one goes above it
-                ssm.put_parameter(
-                    Name=lock_name(FIRST_GENERATION + 1),
-                    Value=FREE_LOCK_VALUE,
-                    Type="String",
-                    Tier="Standard",
-                    Overwrite=False,
-                )
+                _put(ssm, lock_name(FIRST_GENERATION + 1), FREE_LOCK_VALUE, overwrite=False)
         except ClientError as error:
             logger.warning(
                 "The region lock could not be released: its lease will end it",

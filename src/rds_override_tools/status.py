@@ -64,6 +64,21 @@ def parse_declaration(name: str, value: str) -> Declaration:
         written = ledger.Declaration.from_json(value)
     except ValueError as error:
         raise LedgerError(ledger.UnreadableEntry(name, str(error)).repair_hint()) from error
+    return _as_read(name, written)
+
+
+def parse_ledger(parameters: Iterable[tuple[str, str]]) -> list[Declaration]:
+    """The declarations among a region's ledger parameters. A withdrawal (what the rollback of a failed
+    Create leaves) declares nothing; an entry that cannot be read makes the row unreadable, naming it:
+    the function refuses changes while it stands, and so must the report not guess."""
+    read = ledger.Ledger.parse(parameters)
+    if read.unreadable:
+        raise LedgerError(read.unreadable[0].repair_hint())
+    # Ledger.parse keeps an entry only under its own resource's name: that name is the parameter's.
+    return [_as_read(d.name, d) for d in read.declarations if not d.withdrawn]
+
+
+def _as_read(name: str, written: ledger.Declaration) -> Declaration:
     if ledger.StackRef.parse(written.stack_id) is None:
         raise LedgerError(f"ledger parameter {name}: StackId {written.stack_id!r} is not a stack ARN")
     return Declaration(
@@ -73,18 +88,6 @@ def parse_declaration(name: str, value: str) -> Declaration:
         certificate_identifier=written.certificate,
         ledger_state=written.state.value,
     )
-
-
-def parse_ledger(parameters: Iterable[tuple[str, str]]) -> list[Declaration]:
-    """The declarations among a region's ledger parameters. A withdrawal (what the rollback of a failed
-    Create leaves) declares nothing; an entry that cannot be read makes the row unreadable, naming it:
-    the function refuses changes while it stands, and so must the report not guess."""
-    parameters = list(parameters)
-    unreadable_entries = ledger.Ledger.parse(parameters).unreadable
-    if unreadable_entries:
-        raise LedgerError(unreadable_entries[0].repair_hint())
-    declarations = [parse_declaration(name, value) for name, value in parameters]
-    return [d for d in declarations if d.ledger_state != ledger.WriteState.WITHDRAWN.value]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from rds_override_ledger.declarations import LockHolder, LockState, TakeLock, decide_lock
+from rds_override_ledger.declarations import LOCK_PATH, Ledger, LockHolder, LockState, TakeLock, decide_lock
 from rds_override_local import cloud, settings
 from rds_override_local import rds_emulator as emulator
 from rds_override_local.cloudformation import CloudFormation, Invocation
@@ -75,8 +75,9 @@ def withdrawals(region: str = REGION) -> dict[str, str]:
 
 def lock_generations(ssm: Any) -> dict[int, str]:
     """The region lock's generations (number -> value), read with the SSM client `ssm`."""
-    pages = ssm.get_paginator("get_parameters_by_path").paginate(Path="/rds-certificate-override/region-lock")
-    return {int(p["Name"].rsplit("/", 1)[1]): p["Value"] for page in pages for p in page["Parameters"]}
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(Path=LOCK_PATH)
+    parameters = ((p["Name"], p["Value"]) for page in pages for p in page["Parameters"])
+    return dict(Ledger.parse(parameters).lock.generations)
 
 
 def lock_is_free(region: str = REGION, ssm: Any = None) -> bool:
