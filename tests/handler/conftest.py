@@ -9,12 +9,8 @@ from rds_override_local import settings
 for _name in [name for name in os.environ if name.startswith("AWS_")]:
     del os.environ[_name]
 os.environ.update(
-    settings.DUMMY_CREDENTIALS,
+    settings.ISOLATED_AWS_ENVIRONMENT,
     AWS_REGION=settings.REGION,
-    AWS_DEFAULT_REGION=settings.REGION,
-    AWS_CONFIG_FILE=os.devnull,
-    AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    AWS_EC2_METADATA_DISABLED="true",
     POWERTOOLS_SERVICE_NAME=settings.SERVICE_NAME,
 )
 

@@ -20,13 +20,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing may reach real AWS: the shell's AWS settings dropped, dummy credentials, the home region."""
     for name in [name for name in os.environ if name.startswith("AWS_")]:
         monkeypatch.delenv(name)
-    for name, value in {
-        **settings.DUMMY_CREDENTIALS,
-        "AWS_DEFAULT_REGION": settings.REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
+    for name, value in settings.ISOLATED_AWS_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
 
 

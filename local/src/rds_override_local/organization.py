@@ -21,7 +21,6 @@ lambda/declarations.py) and the override it declares; then it changes a few regi
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -55,14 +54,7 @@ STACK_NAME = "rds-certificate-override"
 def status_environment() -> dict[str, str]:
     """The environment `status` runs in against the emulator: dummy credentials, nothing from the shell's
     AWS configuration."""
-    return {
-        **settings.DUMMY_CREDENTIALS,
-        "AWS_DEFAULT_REGION": HOME_REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NO_PROXY": "127.0.0.1",
-    }
+    return {**settings.ISOLATED_AWS_ENVIRONMENT, "AWS_DEFAULT_REGION": HOME_REGION, "NO_PROXY": "127.0.0.1"}
 
 
 def account_ids(count: int) -> list[str]:

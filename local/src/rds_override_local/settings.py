@@ -6,6 +6,7 @@ Nothing here reaches AWS: the credentials are moto's dummy ones and every endpoi
 from __future__ import annotations
 
 import functools
+import os
 import re
 from pathlib import Path
 
@@ -20,10 +21,20 @@ RUNTIME_SDK = REPOSITORY / "build" / "lambda-runtime-sdk"
 ACCOUNT_ID = "123456789012"
 """The account moto derives from the dummy credentials (moto's DEFAULT_ACCOUNT_ID)."""
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
 REGION = "eu-west-1"
 """The function's region."""
 OTHER_REGION = "us-east-1"
 """A second region, for overrides the function manages elsewhere."""
+ISOLATED_AWS_ENVIRONMENT = {
+    **DUMMY_CREDENTIALS,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+"""What tests and commands on the emulator run with instead of the shell's AWS settings (drop every
+`AWS_*` first): dummy credentials, the home region, no configuration file, no instance metadata."""
 
 FUNCTION_NAME = "rds-certificate-override"
 SERVICE_NAME = "rds-certificate-override"
