@@ -220,7 +220,11 @@ class SafeCfnResource(CfnResource):
         self._send(FAILED, reason)
 
     def seconds_until_timeout_answer(self) -> float:
-        """Time left before the timer answers FAILED (infinite when the invocation has no deadline)."""
+        """Time left before the timer answers FAILED (infinite when the invocation has no deadline); none
+        once CloudFormation was answered: nothing may be written after the answer."""
+        with self._answer_lock:
+            if self._answered:
+                return 0.0
         if self._deadline is None:
             return float("inf")
         return self._deadline - TIMEOUT_MARGIN_SECONDS - time.monotonic()

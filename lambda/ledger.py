@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
@@ -17,15 +18,18 @@ from botocore.exceptions import ClientError
 import aws_sdk
 from rds_override_ledger import aws_answers
 from rds_override_ledger.declarations import (
-    FIRST_GENERATION,
-    FREE_LOCK_VALUE,
+    DECLARATIONS_PATH,
     LEDGER_PATH,
+    AlreadyHeld,
     Declaration,
     Ledger,
     LockHolder,
+    LockState,
     StackRef,
     TakeLock,
     decide_lock,
+    free_lock_value,
+    generations_to_forget,
     lock_name,
     lock_value,
 )
@@ -41,6 +45,12 @@ LOCK_FIRST_PAUSE_SECONDS = 0.05
 LOCK_LONGEST_PAUSE_SECONDS = 1.0
 # SSM's answers that mean "someone else is changing this right now": wait and try again, as for a held lock.
 _BUSY_CODES = {"ParameterAlreadyExists", "TooManyUpdates"}
+# The release retries these itself (botocore does not retry TooManyUpdates, and gives up on throttling after
+# five attempts), until this long before the invocation's deadline.
+_RELEASE_RETRY_CODES = {"TooManyUpdates", "ThrottlingException", "ThrottledException"}
+RELEASE_KEEPS_SECONDS = 1.0
+# Old generations are deleted by the batch (one DeleteParameters), not one call per event.
+GENERATIONS_FORGOTTEN_AT_ONCE = 4
 
 
 class RegionBusy(RuntimeError):
@@ -68,23 +78,56 @@ def _ssm(region: str) -> SSMClient:
     return cast("SSMClient", aws_sdk.client("ssm", region))
 
 
-def read(region: str) -> Ledger:
-    """The region's declarations and lock, in one GetParametersByPath (one call per page of 10)."""
-    pages = _ssm(region).get_paginator("get_parameters_by_path").paginate(Path=LEDGER_PATH, Recursive=True)
-    return Ledger.parse(
-        (parameter["Name"], parameter["Value"]) for page in pages for parameter in page.get("Parameters", [])
+def read_lock(region: str) -> LockState:
+    """The region lock's generations: the direct children of the ledger's path (one call per page of 10)."""
+    return Ledger.parse(_parameters(region, LEDGER_PATH, recursive=False)).lock
+
+
+def read_declarations(region: str) -> Ledger:
+    """The region's declarations (one call per page of 10). A snapshot only while the lock is held: every
+    writer of a declaration holds it, but for the create-only withdrawals, which declare nothing."""
+    return Ledger.parse(_parameters(region, DECLARATIONS_PATH, recursive=True))
+
+
+def _parameters(region: str, path: str, *, recursive: bool) -> Iterator[tuple[str, str]]:
+    pages = _ssm(region).get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=recursive)
+    return ((parameter["Name"], parameter["Value"]) for page in pages for parameter in page["Parameters"])
+
+
+def read_entry(region: str, name: str) -> str | None:
+    """One entry's value, or None, through its folder (the role may list the ledger, not get one name)."""
+    folder = name.rpartition("/")[0]
+    return next(
+        (value for found, value in _parameters(region, folder, recursive=False) if found == name), None
     )
 
 
 def record(region: str, declaration: Declaration, *, first: bool = False) -> None:
     """Write the declaration. `first`: a create-only write, refused (ParameterAlreadyExists) when an entry
-    appeared since the ledger was read, such as the withdrawal of a rollback Delete that needs no lock."""
-    _put(_ssm(region), declaration.name, declaration.to_json(), overwrite=not first)
+    appeared since the ledger was read, such as the withdrawal of a rollback Delete that needs no lock. A
+    refusal of this very value (the SDK retried a write whose answer was lost) is no refusal."""
+    value = declaration.to_json()
+    try:
+        _put(_ssm(region), declaration.name, value, overwrite=not first)
+    except ClientError as error:
+        if not (
+            first
+            and error_code(error) == "ParameterAlreadyExists"
+            and read_entry(region, declaration.name) == value
+        ):
+            raise
 
 
 def _put(ssm: SSMClient, name: str, value: str, *, overwrite: bool) -> None:
     """Every write of the ledger and the lock: a String in the free standard tier, never escalated."""
     ssm.put_parameter(Name=name, Value=value, Type="String", Tier="Standard", Overwrite=overwrite)
+
+
+def forget_all(region: str, names: Sequence[str]) -> None:
+    """Delete entries that are of no use any more (old lock generations, old withdrawals), 10 a call."""
+    ssm = _ssm(region)
+    for start in range(0, len(names), 10):
+        ssm.delete_parameters(Names=list(names[start : start + 10]))
 
 
 def forget(region: str, name: str) -> None:
@@ -124,8 +167,8 @@ class StackRegionError(RuntimeError):
 class RegionLock:
     """The region's lock (see `declarations.decide_lock`), held around one read-decide-write of the ledger.
 
-    `deadline` is when this invocation's answer is due (epoch seconds): the lease ends `lease_margin` after
-    it, so a lock is taken over only from an invocation that cannot still be running. The wait gives up at
+    `deadline` is when this invocation stops writing (epoch seconds): the lease ends `lease_margin` after
+    it, so a lock is taken over only from an invocation that cannot still be writing. The wait gives up at
     `give_up_at`, leaving the time the caller needs for its own work.
     """
 
@@ -136,19 +179,22 @@ class RegionLock:
     lease_margin: float
     clock: Clock = field(default_factory=SystemClock)
     generation: int | None = None
-    superseded: tuple[int, ...] = ()
+    seen: Mapping[int, str] = field(default_factory=dict)
 
-    def acquire(self) -> Ledger:
-        """Wait for the lock and take it. Returns the ledger as read just before taking it: nobody could
-        change it in between, since any holder would have created the generation this one creates."""
+    def acquire(self) -> None:
+        """Wait for the lock and take it."""
         ssm = _ssm(self.region)
         pause = LOCK_FIRST_PAUSE_SECONDS
         while True:
-            ledger = read(self.region)
-            decision = decide_lock(ledger.lock, self.holder, self.clock.time())
+            state = read_lock(self.region)
+            decision = decide_lock(state, self.holder, self.clock.time())
+            if isinstance(decision, AlreadyHeld):
+                logger.info("The region lock's take had landed", extra={"region": self.region})
+                self._held(decision.generation, state)
+                return
             if isinstance(decision, TakeLock):
-                if self._take(ssm, decision):
-                    return ledger
+                if self._take(ssm, decision, state):
+                    return
                 reason = "taken by another event a moment ago"
             else:
                 reason = decision.reason
@@ -162,34 +208,55 @@ class RegionLock:
             self.clock.sleep(min(jittered, self.give_up_at - self.clock.time()))
             pause = min(pause * 2, LOCK_LONGEST_PAUSE_SECONDS)
 
-    def _take(self, ssm: SSMClient, decision: TakeLock) -> bool:
+    def _take(self, ssm: SSMClient, decision: TakeLock, state: LockState) -> bool:
         if decision.reason != "free":
             logger.warning(
                 "Taking the region lock over", extra={"region": self.region, "reason": decision.reason}
             )
+        # The lease is stamped from the deadline: the time spent waiting does not lengthen it.
+        lease = lock_value(self.holder, self.deadline + self.lease_margin, self.clock.time())
         try:
-            # The lease is stamped now, from the deadline: the time spent waiting does not lengthen it.
-            lease = lock_value(self.holder, self.deadline + self.lease_margin)
             _put(ssm, lock_name(decision.generation), lease, overwrite=False)
         except ClientError as error:
+            # Taken by another, or by this very take whose answer was lost: the next read tells which.
             if error_code(error) in _BUSY_CODES:
                 return False
             raise
-        self.generation, self.superseded = decision.generation, decision.superseded
+        self._held(decision.generation, state)
         return True
 
+    def _held(self, generation: int, state: LockState) -> None:
+        self.generation = generation
+        self.seen = {**state.generations, generation: ""}
+
     def release(self) -> None:
-        """Free the lock. A failure is logged, never raised: the work it guarded is done, and the lease
-        ends the lock (this resource's own next event takes it over at once)."""
+        """Free the lock: create the next generation, free, after deleting the generations nobody can still
+        try to create. A failure is logged, never raised: the work it guarded is done, and the lease ends
+        the lock. Create-only: a holder taken over (its lease ended) frees nothing."""
         if self.generation is None:
             return
         ssm = _ssm(self.region)
+        old = generations_to_forget(LockState(self.seen), self.clock.time())
+        pause = LOCK_FIRST_PAUSE_SECONDS
         try:
-            if self.superseded:
-                for start in range(0, len(self.superseded), 10):  # DeleteParameters takes 10 names
-                    ssm.delete_parameters(Names=[lock_name(g) for g in self.superseded[start : start + 10]])
-            else:  # the first generation: nothing below it to delete, so a free one goes above it
-                _put(ssm, lock_name(FIRST_GENERATION + 1), FREE_LOCK_VALUE, overwrite=False)
+            if len(old) >= GENERATIONS_FORGOTTEN_AT_ONCE:
+                forget_all(self.region, [lock_name(g) for g in old])
+            while True:
+                try:
+                    free = free_lock_value(self.clock.time())
+                    _put(ssm, lock_name(self.generation + 1), free, overwrite=False)
+                    break
+                except ClientError as error:
+                    if error_code(error) == "ParameterAlreadyExists":
+                        break  # freed by this very call (its answer lost), or taken over: not ours either way
+                    # Throttled past the SDK's own retries: a lock left held blocks the region until its
+                    # lease ends, so keep trying while this invocation has time (a retry is always safe).
+                    if error_code(error) not in _RELEASE_RETRY_CODES or (
+                        self.clock.time() + pause > self.deadline - RELEASE_KEEPS_SECONDS
+                    ):
+                        raise
+                    self.clock.sleep(pause)
+                    pause = min(pause * 2, LOCK_LONGEST_PAUSE_SECONDS)
         except ClientError as error:
             logger.warning(
                 "The region lock could not be released: its lease will end it",

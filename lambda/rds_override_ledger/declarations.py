@@ -8,8 +8,10 @@ manages the region can see it; `ledger.py` makes the calls):
 
 readable in the console and by `aws ssm get-parameters-by-path`, scoped in IAM by the path, unique per
 resource (a stack's uuid is never reused). Its value is the JSON of `Declaration`. A region lock,
-`/rds-certificate-override/region-lock/<generation>`, serialises the events for one region (`decide_lock`
-below; `ledger.RegionLock` makes its calls). One GetParametersByPath reads both.
+`/rds-certificate-override/region-lock-<generation>`, serialises the events for one region (`decide_lock`
+below; `ledger.RegionLock` makes its calls). The lock's generations are the direct children of the ledger's
+path, so one non-recursive GetParametersByPath reads the lock alone; the declarations are read apart, once
+the lock is held.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 LEDGER_PATH = "/rds-certificate-override"
 DECLARATIONS_PATH = f"{LEDGER_PATH}/declarations"
-LOCK_PATH = f"{LEDGER_PATH}/region-lock"
 # The single-name lock of release 0.1: still respected while its lease runs, as an upgrade rolls out.
 LEGACY_LOCK_NAME = f"{LEDGER_PATH}/lock"
 FORMAT_VERSION = 1
@@ -209,8 +211,8 @@ class Ledger:
         for name, value in parameters:
             if name == LEGACY_LOCK_NAME:
                 legacy = value
-            elif name.startswith(f"{LOCK_PATH}/") and name[len(LOCK_PATH) + 1 :].isdigit():
-                generations[int(name[len(LOCK_PATH) + 1 :])] = value
+            elif (generation := lock_generation(name)) is not None:
+                generations[generation] = value
             elif name.startswith(f"{DECLARATIONS_PATH}/"):
                 try:
                     declaration = Declaration.from_json(value)
@@ -281,63 +283,99 @@ def previous_override(
     return standing
 
 
-# The region lock. Each acquisition creates the next generation, `LOCK_PATH/<n>`, with a create-only
-# PutParameter: of two takers only one can create it, and a name is never used twice. The highest
-# generation holds the lock while a lower one still exists (the first one, 1, has none below it); its
-# holder releases by deleting the generations below its own, or, holding the first, by creating the next
-# as a free floor. So a holder only ever removes generations it superseded, never another's lock.
+# The region lock. Each acquisition creates the next generation, `<LEDGER_PATH>/region-lock-<n>`, with a
+# create-only PutParameter: of two takers only one can create it. The highest generation's value is the lock:
+# a lease (its holder and when it ends) or free. Its holder frees it by creating the next generation, free;
+# that too is create-only, so a holder that was taken over frees nothing. A name is never created twice while
+# anyone who could have tried to create it may still run: generations are deleted only once older than any
+# invocation lives (`LOCK_GENERATION_LIFETIME_SECONDS`), the highest never. So an SDK retry of a take that
+# stalled cannot create a generation again after others used and freed it, and a take whose answer was lost
+# finds its own lease, by its value, on top.
 FIRST_GENERATION = 1
+LAMBDA_LONGEST_TIMEOUT_SECONDS = 900.0
+CLOCK_SKEW_MARGIN_SECONDS = 60.0
+LOCK_GENERATION_LIFETIME_SECONDS = LAMBDA_LONGEST_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS
+# A withdrawal stops a late delivery of a failed Create from declaring. No delivery can act later than
+# CloudFormation's longest wait (the function refuses it) plus the longest invocation: then it goes.
+CLOUDFORMATION_LONGEST_WAIT_SECONDS = 3600.0
+WITHDRAWAL_LIFETIME_SECONDS = (
+    CLOUDFORMATION_LONGEST_WAIT_SECONDS + LAMBDA_LONGEST_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS
+)
 
 
 @dataclass(frozen=True)
 class LockHolder:
+    """Who holds a lease: the resource, its request, and the one invocation (Lambda's request id) that
+    took it. Two deliveries of one request are two invocations: neither may use the other's lease."""
+
     stack_id: str
     logical_id: str
     request_id: str
+    invocation_id: str = ""
 
-    def same_resource(self, other: LockHolder) -> bool:
-        return (self.stack_id, self.logical_id) == (other.stack_id, other.logical_id)
+    def describe(self) -> str:
+        stack = StackRef.parse(self.stack_id)
+        name = stack.name if stack else self.stack_id
+        return f"stack {name}, resource {self.logical_id}, request {self.request_id}"
 
 
-def lock_value(holder: LockHolder, expires_at: float) -> str:
+def lock_value(holder: LockHolder, expires_at: float, created_at: float) -> str:
     return json.dumps(
         {
             "StackId": holder.stack_id,
             "LogicalResourceId": holder.logical_id,
             "RequestId": holder.request_id,
+            "InvocationId": holder.invocation_id,
             "ExpiresAt": round(expires_at, 3),
+            "CreatedAt": round(created_at, 3),
         },
         separators=(",", ":"),
     )
 
 
-FREE_LOCK_VALUE = json.dumps({"Free": True}, separators=(",", ":"))
+def free_lock_value(created_at: float) -> str:
+    return json.dumps({"Free": True, "CreatedAt": round(created_at, 3)}, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
-class LockLease:
+class Generation:
+    """One generation's value: a lease (`holder` set, or None with `expires_at` 0 when it cannot be read:
+    such a lease is over) or free."""
+
+    free: bool
     holder: LockHolder | None
     expires_at: float
-    """0 for a value that cannot be read: such a lease is over."""
+    created_at: float
+    """0 when unknown: old enough to be deleted."""
 
     @classmethod
-    def parse(cls, value: str) -> LockLease | None:
-        """None for a free floor; a lease otherwise (an unreadable one already over)."""
+    def parse(cls, value: str) -> Generation:
         try:
             raw = json.loads(value)
-            if raw == {"Free": True}:
-                return None
-            holder = LockHolder(str(raw["StackId"]), str(raw["LogicalResourceId"]), str(raw["RequestId"]))
-            return cls(holder, float(raw["ExpiresAt"]))
-        except (ValueError, KeyError, TypeError):
-            return cls(None, 0.0)
+        except ValueError:
+            return cls(free=False, holder=None, expires_at=0.0, created_at=0.0)
+        if not isinstance(raw, dict):
+            return cls(free=False, holder=None, expires_at=0.0, created_at=0.0)
+        created_at = _number(raw.get("CreatedAt"))
+        if raw.get("Free") is True:
+            return cls(free=True, holder=None, expires_at=0.0, created_at=created_at)
+        try:
+            holder = LockHolder(
+                str(raw["StackId"]),
+                str(raw["LogicalResourceId"]),
+                str(raw["RequestId"]),
+                str(raw.get("InvocationId", "")),
+            )
+        except KeyError:
+            return cls(free=False, holder=None, expires_at=0.0, created_at=created_at)
+        return cls(free=False, holder=holder, expires_at=_number(raw.get("ExpiresAt")), created_at=created_at)
 
     def describe(self) -> str:
-        if self.holder is None:
-            return "an unreadable lock"
-        stack = StackRef.parse(self.holder.stack_id)
-        name = stack.name if stack else self.holder.stack_id
-        return f"stack {name}, resource {self.holder.logical_id}, request {self.holder.request_id}"
+        return self.holder.describe() if self.holder else "an unreadable lock"
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 @dataclass(frozen=True)
@@ -349,8 +387,14 @@ class LockState:
 @dataclass(frozen=True)
 class TakeLock:
     generation: int
-    superseded: tuple[int, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class AlreadyHeld:
+    """The highest generation is this invocation's own lease: its take landed, though its answer was lost."""
+
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -358,31 +402,55 @@ class WaitForLock:
     reason: str
 
 
-def decide_lock(state: LockState, me: LockHolder, now: float) -> TakeLock | WaitForLock:
-    """Whether `me` may create the next generation now, or must wait for the holder."""
+def decide_lock(state: LockState, me: LockHolder, now: float) -> TakeLock | AlreadyHeld | WaitForLock:
+    """Whether `me` may create the next generation now, holds the lock already, or must wait for the holder.
+    Only the lease's end frees a held lock: the same resource's next request waits too, for the earlier one
+    may still be running until then (the fence keeps its writes before its own deadline)."""
     if state.legacy is not None and _legacy_expires_at(state.legacy) > now:
         return WaitForLock(f"held by an earlier release of this function ({state.legacy})")
     if not state.generations:
-        return TakeLock(FIRST_GENERATION, (), "free")
+        return TakeLock(FIRST_GENERATION, "free")
     top = max(state.generations)
-    below = tuple(sorted(g for g in state.generations if g < top))
-    lease = LockLease.parse(state.generations[top])
-    held = lease is not None and (bool(below) or top == FIRST_GENERATION)
-    superseded = (*below, top)
-    if not held:
-        return TakeLock(top + 1, superseded, "free")
-    assert lease is not None  # noqa: S101 - held implies a lease  # nosec B101
-    if lease.expires_at <= now:
-        return TakeLock(top + 1, superseded, f"taking over from {lease.describe()}: its lease ended")
-    if (
-        lease.holder is not None
-        and lease.holder.same_resource(me)
-        and lease.holder.request_id != me.request_id
-    ):
-        # CloudFormation sends a resource's next event only once it has the answer to the previous one: the
-        # earlier invocation has finished, and only failed to release (SSM throttled it, say).
-        return TakeLock(top + 1, superseded, f"taking over from this resource's earlier {lease.describe()}")
-    return WaitForLock(f"held by {lease.describe()}")
+    generation = Generation.parse(state.generations[top])
+    if generation.free:
+        return TakeLock(top + 1, "free")
+    if generation.holder == me:
+        return AlreadyHeld(top)
+    if generation.expires_at <= now:
+        return TakeLock(top + 1, f"taking over from {generation.describe()}: its lease ended")
+    return WaitForLock(f"held by {generation.describe()}")
+
+
+def generations_to_forget(state: LockState, now: float) -> tuple[int, ...]:
+    """Generations below the highest that nobody still running can have tried to create."""
+    if not state.generations:
+        return ()
+    top = max(state.generations)
+    return tuple(
+        sorted(
+            number
+            for number, value in state.generations.items()
+            if number != top and Generation.parse(value).created_at + LOCK_GENERATION_LIFETIME_SECONDS <= now
+        )
+    )
+
+
+def withdrawals_to_forget(declarations: Iterable[Declaration], now: float) -> tuple[str, ...]:
+    """Withdrawals no delivery of their failed Create can still act against (or whose time is unknown)."""
+    return tuple(
+        sorted(
+            declaration.name
+            for declaration in declarations
+            if declaration.withdrawn and _epoch(declaration.updated_at) + WITHDRAWAL_LIFETIME_SECONDS <= now
+        )
+    )
+
+
+def _epoch(moment: str) -> float:
+    try:
+        return datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _legacy_expires_at(value: str) -> float:
@@ -392,5 +460,14 @@ def _legacy_expires_at(value: str) -> float:
         return 0.0
 
 
+LOCK_PREFIX = f"{LEDGER_PATH}/region-lock-"
+
+
 def lock_name(generation: int) -> str:
-    return f"{LOCK_PATH}/{generation}"
+    return f"{LOCK_PREFIX}{generation}"
+
+
+def lock_generation(name: str) -> int | None:
+    """The generation a parameter name is, or None for any other name."""
+    number = name[len(LOCK_PREFIX) :] if name.startswith(LOCK_PREFIX) else ""
+    return int(number) if number.isdigit() else None

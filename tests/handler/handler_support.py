@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from rds_override_ledger.declarations import LOCK_PATH, Ledger, LockHolder, LockState, TakeLock, decide_lock
+from rds_override_ledger.declarations import LEDGER_PATH, Ledger, LockHolder, LockState, TakeLock, decide_lock
 from rds_override_local import cloud, settings
 from rds_override_local import rds_emulator as emulator
 from rds_override_local.cloudformation import CloudFormation, Invocation
@@ -75,15 +75,16 @@ def withdrawals(region: str = REGION) -> dict[str, str]:
 
 def lock_generations(ssm: Any) -> dict[int, str]:
     """The region lock's generations (number -> value), read with the SSM client `ssm`."""
-    pages = ssm.get_paginator("get_parameters_by_path").paginate(Path=LOCK_PATH)
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(Path=LEDGER_PATH, Recursive=False)
     parameters = ((p["Name"], p["Value"]) for page in pages for p in page["Parameters"])
     return dict(Ledger.parse(parameters).lock.generations)
 
 
-def lock_is_free(region: str = REGION, ssm: Any = None) -> bool:
+def lock_is_free(region: str = REGION, ssm: Any = None, now: float | None = None) -> bool:
     """Whether a newcomer would take the region's lock at once (the lock's own rule decides)."""
     state = LockState(lock_generations(ssm or boto3.client("ssm", region_name=region)))
-    return isinstance(decide_lock(state, LockHolder("newcomer", "Override", "r"), time.time()), TakeLock)
+    newcomer = LockHolder("newcomer", "Override", "r")
+    return isinstance(decide_lock(state, newcomer, time.time() if now is None else now), TakeLock)
 
 
 def declaration_name(stack_id: str, logical_id: str = settings.LOGICAL_ID) -> str:

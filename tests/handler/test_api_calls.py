@@ -15,14 +15,14 @@ from rds_override_local.cloudformation.fresh_process import invoke_warm
 
 pytestmark = pytest.mark.e2e
 
-READ = ApiCall("SSM", "GetParametersByPath")  # the ledger and the lock, in one read
+READ_LOCK = ApiCall("SSM", "GetParametersByPath")  # the lock's generations
 LOCK = ApiCall("SSM", "PutParameter")  # create-only: the lock's next generation
+READ = ApiCall("SSM", "GetParametersByPath")  # the declarations, once the lock is held
 RECORD = ApiCall("SSM", "PutParameter")
 DESCRIBE = ApiCall("RDS", "DescribeCertificates")
 MODIFY = ApiCall("RDS", "ModifyCertificates")
 FORGET = ApiCall("SSM", "DeleteParameter")
-UNLOCK = ApiCall("SSM", "DeleteParameters")  # the generations the holder superseded
-FIRST_UNLOCK = ApiCall("SSM", "PutParameter")  # the region's first generation: a free one above it
+UNLOCK = ApiCall("SSM", "PutParameter")  # create-only: the next generation, free
 STACK = ApiCall("CloudFormation", "DescribeStacks")
 
 
@@ -43,17 +43,19 @@ def test_the_calls_of_each_request(cloud: LocalCloud, recorder: ApiCallRecorder)
     team_a, team_b = cloud.stack("team-a"), cloud.stack("team-b")
     env = recorder.env
     created = team_a.send("Create", settings.V1, env=env).answer
-    assert recorder.take() == [READ, LOCK, DESCRIBE, RECORD, MODIFY, RECORD, FIRST_UNLOCK]
+    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, RECORD, MODIFY, RECORD, UNLOCK]
     team_b_id = team_b.send("Create", settings.V1, env=env).answer["PhysicalResourceId"]
-    assert recorder.take() == [READ, LOCK, DESCRIBE, STACK, RECORD, UNLOCK], (
+    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, STACK, RECORD, UNLOCK], (
         "joining writes nothing to RDS; it copies what stood before from a live declaration"
     )
     team_b.send("Update", settings.V1, physical_id=team_b_id, old_properties=settings.V1, env=env)
-    assert recorder.take() == [READ, LOCK, DESCRIBE, UNLOCK], "an unchanged declaration writes nothing"
+    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, UNLOCK], (
+        "an unchanged declaration writes nothing"
+    )
     team_b.send("Delete", settings.V1, physical_id=team_b_id, env=env)
-    assert recorder.take() == [READ, LOCK, STACK, FORGET, UNLOCK], "team-a still declares it"
+    assert recorder.take() == [READ_LOCK, LOCK, READ, STACK, FORGET, UNLOCK], "team-a still declares it"
     team_a.send("Delete", settings.V1, physical_id=created["PhysicalResourceId"], env=env)
-    assert recorder.take() == [READ, LOCK, DESCRIBE, MODIFY, FORGET, UNLOCK]
+    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, MODIFY, FORGET, UNLOCK]
     updated = team_a.send("Create", settings.V1, env=env).answer
     team_a.send(
         "Update", settings.V2, physical_id=updated["PhysicalResourceId"], old_properties=settings.V1, env=env
@@ -62,7 +64,9 @@ def test_the_calls_of_each_request(cloud: LocalCloud, recorder: ApiCallRecorder)
     team_a.send(
         "Update", settings.V1, physical_id=updated["PhysicalResourceId"], old_properties=settings.V2, env=env
     )
-    assert recorder.take() == [READ, LOCK, DESCRIBE, RECORD, MODIFY, RECORD, UNLOCK], "a writing Update: 7"
+    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, RECORD, MODIFY, RECORD, UNLOCK], (
+        "a writing Update: 8"
+    )
 
 
 def test_one_warm_process_serves_several_requests(cloud: LocalCloud) -> None:

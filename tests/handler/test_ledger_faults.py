@@ -22,8 +22,11 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.core.exceptions import JsonRESTError
 from moto.ssm.models import SimpleSystemManagerBackend
 
+import aws_sdk
+import cfn_resource
 import index
 import ledger
+import protocol
 from handler_support import (
     ACCOUNT,
     OTHER_REGION,
@@ -48,14 +51,16 @@ from handler_support import (
 )
 from rds_override_ledger import declarations
 from rds_override_ledger.declarations import (
-    FREE_LOCK_VALUE,
     LockHolder,
+    free_lock_value,
     lock_name,
     lock_value,
     parameter_name,
 )
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
+
+FREE = free_lock_value(0.0)  # a free generation, old enough to be forgotten
 
 RSA4096 = V1["CertificateIdentifier"]
 ECC384 = V2["CertificateIdentifier"]
@@ -124,8 +129,10 @@ def ssm(region: str = REGION) -> Any:
 
 def hold_lock(region: str, holder: LockHolder, expires_at: float, generation: int = 2) -> None:
     """Another invocation holds the region's lock (a generation above a free one)."""
-    ssm(region).put_parameter(Name=lock_name(generation - 1), Value=FREE_LOCK_VALUE, Type="String")
-    ssm(region).put_parameter(Name=lock_name(generation), Value=lock_value(holder, expires_at), Type="String")
+    ssm(region).put_parameter(Name=lock_name(generation - 1), Value=FREE, Type="String")
+    ssm(region).put_parameter(
+        Name=lock_name(generation), Value=lock_value(holder, expires_at, 0.0), Type="String"
+    )
 
 
 def answer_of(cfn: CloudFormation, event: dict[str, Any]) -> dict[str, Any]:
@@ -224,10 +231,28 @@ class TestLateEvents:
         assert (override(), entries(), lock_generations(ssm())) == before
         assert rds_calls() == []
 
-    def test_an_event_just_in_time_runs(self, cfn: CloudFormation, clock: FakeClock) -> None:
+    def test_an_event_with_time_for_its_writes_before_cloudformation_stops_waiting_runs(
+        self, cfn: CloudFormation, clock: FakeClock
+    ) -> None:
+        event = for_stack(cfn, create_stack("team-a")).event("Create", V1)
+        time_for_the_writes = aws_sdk.WORST_CASE_CALL_SECONDS + 5.0
+        clock.offset = signed_at(event) - clock.start + settings.SERVICE_TIMEOUT_S - time_for_the_writes
+        assert cfn.deliver(event).answer["Status"] == "SUCCESS"
+        assert override() == RSA4096
+
+    def test_an_event_admitted_too_close_to_cloudformations_deadline_writes_nothing(
+        self, cfn: CloudFormation, clock: FakeClock
+    ) -> None:
+        """Admitted before CloudFormation stops waiting, but without time for a write and its retries: a
+        write then could land after CloudFormation rolled the resource back. It writes nothing."""
         event = for_stack(cfn, create_stack("team-a")).event("Create", V1)
         clock.offset = signed_at(event) - clock.start + settings.SERVICE_TIMEOUT_S - 2.0
-        assert cfn.deliver(event).answer["Status"] == "SUCCESS"
+        answer = cfn.deliver(event).answer
+        assert answer["Status"] == "FAILED"
+        assert "Too little time left to record the declaration" in answer["Reason"]
+        assert answer["PhysicalResourceId"].startswith("rds-certificate-override:nothing-changed:")
+        assert (override(), declarations_of(), withdrawals()) == (None, {}, {})
+        assert lock_is_free()
 
     def test_a_create_delivered_again_after_its_rollback_changes_nothing(self, cfn: CloudFormation) -> None:
         """team-b's Create is refused (team-a declares another CA) and rolled back; then team-a goes away
@@ -270,14 +295,14 @@ class TestLateEvents:
         delivery's read of the ledger and its first write, the create-only write refuses that delivery."""
         team_a = create_stack("team-a")
         create = for_stack(cfn, team_a).event("Create", V1)
-        read = ledger.read
+        read = ledger.read_declarations
 
         def read_then_rollback(region: str) -> Any:
             snapshot = read(region)
-            index._withdraw_unchanged(region, create, create["RequestId"])
+            protocol.withdraw_unchanged(index._request(region, create, None), create["RequestId"])
             return snapshot
 
-        monkeypatch.setattr(ledger, "read", read_then_rollback)
+        monkeypatch.setattr(ledger, "read_declarations", read_then_rollback)
         answer = answer_of(cfn, create)
         assert answer["Status"] == "FAILED"
         assert "deleted while this Create waited" in answer["Reason"]
@@ -286,24 +311,50 @@ class TestLateEvents:
 
 
 class TestLockFaults:
-    def test_a_release_throttled_through_every_retry_still_answers_success(
+    def test_a_release_throttled_past_the_sdks_retries_is_retried_and_the_next_event_runs_at_once(
         self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
     ) -> None:
-        ssm().put_parameter(Name=lock_name(5), Value=FREE_LOCK_VALUE, Type="String")
-        delete_parameters = SimpleSystemManagerBackend.delete_parameters
-        refused = refuse_ssm(monkeypatch, REGION, "ThrottlingException", ("delete_parameters",))
+        """A lock left held would block the region (the resource's own next request included) until its
+        lease ends: the release keeps trying, past the SDK's five attempts, while the invocation has time."""
+        put = SimpleSystemManagerBackend.put_parameter
+        throttled: list[str] = []
+
+        def put_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            if name == lock_name(2) and len(throttled) < 7:
+                throttled.append(name)
+                raise JsonRESTError("ThrottlingException", "Rate exceeded")
+            return put(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(SimpleSystemManagerBackend, "put_parameter", put_parameter)
         team_a = create_stack("team-a")
         created = for_stack(cfn, team_a).send("Create", V1).answer
         assert created["Status"] == "SUCCESS"
-        assert refused == ["delete_parameters"] * 5, "every attempt of the SDK's retries"
-        assert not lock_is_free(), "the lease will end it"
-        # Its own next event (here the Delete) takes it over at once instead of waiting for the lease.
-        monkeypatch.setattr(SimpleSystemManagerBackend, "delete_parameters", delete_parameters)
+        assert len(throttled) == 7, "more attempts than one call of the SDK makes"
+        assert lock_is_free()
+        slept = len(clock.slept)
         deleted = for_stack(cfn, team_a).send("Delete", V1, physical_id=created["PhysicalResourceId"]).answer
         assert deleted["Status"] == "SUCCESS"
-        assert clock.slept == []
+        assert len(clock.slept) == slept, "the Delete did not wait"
         assert (override(), declarations_of()) == (None, {})
-        assert lock_is_free()
+
+    def test_a_release_throttled_for_ever_still_answers_success_and_the_lease_ends_the_lock(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+    ) -> None:
+        put = SimpleSystemManagerBackend.put_parameter
+
+        def put_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            if name == lock_name(2):
+                raise JsonRESTError("ThrottlingException", "Rate exceeded")
+            return put(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(SimpleSystemManagerBackend, "put_parameter", put_parameter)
+        start = clock.time()
+        created = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
+        assert created["Status"] == "SUCCESS"
+        deadline = start + settings.TIMEOUT_S - cfn_resource.TIMEOUT_MARGIN_SECONDS
+        assert deadline - 3.0 < clock.time() <= deadline, "it kept trying until just before its deadline"
+        assert not lock_is_free(now=clock.time())
+        assert lock_is_free(now=deadline + protocol.LEASE_MARGIN_SECONDS), "the lease ends it"
 
     def test_too_many_updates_on_the_lock_means_wait_and_try_again(
         self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
@@ -312,7 +363,7 @@ class TestLockFaults:
         busy = iter([True])
 
         def put_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-            if "/region-lock/" in name and next(busy, False):
+            if "/region-lock-" in name and next(busy, False):
                 raise JsonRESTError("TooManyUpdates", "There are concurrent updates for the resource")
             return put(self, name, *args, **kwargs)
 
@@ -328,8 +379,8 @@ class TestLockFaults:
         answer = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
         assert answer["Status"] == "FAILED"
         assert "did not end in time" in answer["Reason"] and "Nothing was changed" in answer["Reason"]
-        time_left = settings.TIMEOUT_S - index.TIMEOUT_MARGIN_SECONDS
-        budget = time_left - index.aws_sdk.WORST_CASE_CALL_SECONDS - index.READS_BEFORE_THE_WRITE_SECONDS
+        time_left = settings.TIMEOUT_S - cfn_resource.TIMEOUT_MARGIN_SECONDS
+        budget = time_left - aws_sdk.WORST_CASE_CALL_SECONDS - protocol.READS_BEFORE_THE_WRITE_SECONDS
         assert budget - 1.5 < clock.offset <= budget + 0.5
         assert override() is None
 
@@ -343,8 +394,8 @@ class TestLockFaults:
         assert 20 <= clock.offset < 21.5, "it waited for the lease, no longer"
         # The lease it wrote: its own answer deadline plus the margin, however long it waited.
         lease = json.loads(lock_generations(ssm())[3])["ExpiresAt"]
-        deadline = start + settings.TIMEOUT_S - index.TIMEOUT_MARGIN_SECONDS
-        assert index.LEASE_MARGIN_SECONDS == 15.0
+        deadline = start + settings.TIMEOUT_S - cfn_resource.TIMEOUT_MARGIN_SECONDS
+        assert protocol.LEASE_MARGIN_SECONDS == 15.0
         assert deadline + 15.0 - 1.0 < lease <= deadline + 15.0 + 0.5
 
 

@@ -33,6 +33,7 @@ from handler_support import (
     records,
     withdrawals,
 )
+from rds_override_ledger.declarations import lock_name
 from rds_override_local import rds_emulator as emulator
 from rds_override_local import settings
 
@@ -93,8 +94,8 @@ class TestTheLedger:
         names = [
             p["Name"] for p in boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"]
         ]
-        assert names == ["/rds-certificate-override/region-lock/3"], (
-            "one generation is left: the next one's floor"
+        assert sorted(names) == [lock_name(generation) for generation in (1, 2, 3, 4)], (
+            "only the lock's generations are left, each event's lease and the free one after it"
         )
 
     def test_an_update_records_the_new_ca_and_keeps_what_stood_before(self, cfn: CloudFormation) -> None:

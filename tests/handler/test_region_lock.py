@@ -22,7 +22,7 @@ from moto import mock_aws
 import ledger
 from handler_support import lock_generations
 from rds_override_ledger.declarations import (
-    FREE_LOCK_VALUE,
+    AlreadyHeld,
     Declaration,
     LockHolder,
     LockState,
@@ -30,9 +30,11 @@ from rds_override_ledger.declarations import (
     WaitForLock,
     WriteState,
     decide_lock,
+    free_lock_value,
     lock_name,
-    lock_value,
 )
+
+FREE = free_lock_value(0.0)  # a free generation, old enough to be forgotten
 
 REGION = "ap-northeast-3"  # a region no other test of this process uses
 T0 = 2_000_000_000.0
@@ -84,22 +86,23 @@ def held_by(ssm: Any) -> str | None:
 
 
 class TestOneHolder:
-    def test_the_first_holder_takes_generation_one_and_frees_it_with_a_floor(self, ssm: Any) -> None:
+    def test_the_first_holder_takes_generation_one_and_frees_it_with_the_next(self, ssm: Any) -> None:
         lock = region_lock(holder("a"), FakeClock())
         lock.acquire()
         assert lock.generation == 1
         assert "stack a" in str(held_by(ssm))
         lock.release()
         assert held_by(ssm) is None
-        assert lock_generations(ssm) == {1: lock_generations(ssm)[1], 2: FREE_LOCK_VALUE}
+        assert list(lock_generations(ssm)) == [1, 2]
+        assert json.loads(lock_generations(ssm)[2]) == {"Free": True, "CreatedAt": T0}
 
-    def test_a_later_holder_frees_it_by_deleting_what_it_superseded(self, ssm: Any) -> None:
-        ssm.put_parameter(Name=lock_name(7), Value=FREE_LOCK_VALUE, Type="String")
+    def test_a_later_holder_takes_the_next_generation_and_deletes_nothing_young(self, ssm: Any) -> None:
+        ssm.put_parameter(Name=lock_name(7), Value=free_lock_value(T0 - 10), Type="String")
         lock = region_lock(holder("a"), FakeClock())
         lock.acquire()
-        assert (lock.generation, lock.superseded) == (8, (7,))
+        assert lock.generation == 8
         lock.release()
-        assert list(lock_generations(ssm)) == [8]
+        assert sorted(lock_generations(ssm)) == [7, 8, 9]
         assert held_by(ssm) is None
 
     def test_two_takers_of_an_expired_lock_one_wins(self, ssm: Any) -> None:
@@ -109,41 +112,83 @@ class TestOneHolder:
         dead.acquire()  # and never releases: Lambda stopped it
         clock.now += 10.0 + 15.0  # its deadline and the lease margin have passed
         a, b = region_lock(holder("a"), clock), region_lock(holder("b"), clock)
-        seen_by_a = decide_lock(ledger.read(REGION).lock, a.holder, clock.time())
-        seen_by_b = decide_lock(ledger.read(REGION).lock, b.holder, clock.time())
-        assert isinstance(seen_by_a, TakeLock) and isinstance(seen_by_b, TakeLock)
-        assert seen_by_a.generation == seen_by_b.generation == 2
+        seen_by_a, seen_by_b = ledger.read_lock(REGION), ledger.read_lock(REGION)
+        decided_by_a = decide_lock(seen_by_a, a.holder, clock.time())
+        decided_by_b = decide_lock(seen_by_b, b.holder, clock.time())
+        assert isinstance(decided_by_a, TakeLock) and isinstance(decided_by_b, TakeLock)
+        assert decided_by_a.generation == decided_by_b.generation == 2
         ssm_client = ledger._ssm(REGION)
-        assert a._take(ssm_client, seen_by_a) is True
-        assert b._take(ssm_client, seen_by_b) is False, "only one taker creates the next generation"
+        assert a._take(ssm_client, decided_by_a, seen_by_a) is True
+        assert b._take(ssm_client, decided_by_b, seen_by_b) is False, "only one taker creates it"
         assert "stack a" in str(held_by(ssm))
         with pytest.raises(ledger.RegionBusy):
             region_lock(holder("b"), clock, budget=0.0).acquire()
 
     def test_a_holder_that_was_taken_over_cannot_free_the_new_holders_lock(self, ssm: Any) -> None:
         clock = FakeClock()
-        ssm.put_parameter(Name=lock_name(4), Value=FREE_LOCK_VALUE, Type="String")
+        ssm.put_parameter(Name=lock_name(4), Value=FREE, Type="String")
         zombie = region_lock(holder("zombie"), clock, time_left=10.0)
         zombie.acquire()
         clock.now += 30.0
         taker = region_lock(holder("taker"), clock)
         taker.acquire()
-        assert (taker.generation, taker.superseded) == (6, (4, 5))
-        zombie.release()  # deletes generation 4 only, which it superseded
+        assert (zombie.generation, taker.generation) == (5, 6)
+        zombie.release()  # would create generation 6, free: it exists, so nothing changes
         assert "stack taker" in str(held_by(ssm)), "the taker still holds the lock"
         taker.release()
         assert held_by(ssm) is None
 
-    def test_the_first_generations_holder_taken_over_cannot_free_it_either(self, ssm: Any) -> None:
+    def test_a_take_whose_answer_was_lost_finds_its_own_lease_on_top(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The SDK retried a create-only put that SSM had stored: ParameterAlreadyExists for its own write.
+        It is not another holder: the lease's value names this invocation."""
+        client = ledger._ssm(REGION)
+        put = client.put_parameter
+        lost = iter([True])
+
+        def put_parameter(**kwargs: Any) -> Any:
+            put(**kwargs)
+            if next(lost, False):
+                raise ClientError(
+                    {"Error": {"Code": "ParameterAlreadyExists", "Message": "x"}}, "PutParameter"
+                )
+
+        monkeypatch.setattr(client, "put_parameter", put_parameter)
         clock = FakeClock()
-        zombie = region_lock(holder("zombie"), clock, time_left=10.0)
-        zombie.acquire()
-        clock.now += 30.0
-        taker = region_lock(holder("taker"), clock)
-        taker.acquire()
-        assert taker.generation == 2
-        zombie.release()  # would create generation 2 as a free floor: it exists, so nothing changes
-        assert "stack taker" in str(held_by(ssm))
+        lock = region_lock(holder("a"), clock)
+        lock.acquire()
+        assert lock.generation == 1
+        assert len(clock.slept) == 1, "one pause, then the read shows its own lease"
+        lock.release()
+        assert held_by(ssm) is None
+
+    def test_a_stalled_take_cannot_create_a_generation_again_once_others_used_it(self, ssm: Any) -> None:
+        """A reads generation 1 free and stalls; B and C take and free the lock; A's take is retried. The
+        generation A asked for still exists (none is deleted while anyone who read before it can run)."""
+        clock = FakeClock()
+        ssm.put_parameter(Name=lock_name(1), Value=free_lock_value(T0), Type="String")
+        stalled = region_lock(holder("stalled"), clock)
+        seen = ledger.read_lock(REGION)
+        decided = decide_lock(seen, stalled.holder, clock.time())
+        for other in ("b", "c"):
+            lock = region_lock(holder(other), clock)
+            lock.acquire()
+            lock.release()
+        clock.now += 100.0
+        assert isinstance(decided, TakeLock) and decided.generation == 2
+        assert stalled._take(ledger._ssm(REGION), decided, seen) is False
+        assert held_by(ssm) is None
+
+    def test_old_generations_are_deleted_in_a_batch_the_highest_never(self, ssm: Any) -> None:
+        for generation in range(1, 6):
+            ssm.put_parameter(Name=lock_name(generation), Value=free_lock_value(T0 - 961), Type="String")
+        lock = region_lock(holder("a"), FakeClock())
+        lock.acquire()
+        lock.release()
+        assert sorted(lock_generations(ssm)) == [6, 7], (
+            "the five old ones go; its lease and the free one stay"
+        )
 
 
 class TestWaiting:
@@ -217,27 +262,30 @@ class TestWaiting:
         with pytest.raises(ClientError):
             region_lock(holder("a"), FakeClock()).acquire()
 
-    def test_a_release_that_fails_is_logged_and_the_lease_ends_the_lock(
+    def test_a_release_that_fails_is_logged_and_the_same_resources_next_request_waits_for_the_lease(
         self, ssm: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ) -> None:
-        ssm.put_parameter(Name=lock_name(3), Value=FREE_LOCK_VALUE, Type="String")
         client = ledger._ssm(REGION)
-
-        def delete_parameters(**_kwargs: Any) -> Any:
-            raise ClientError(
-                {"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "DeleteParameters"
-            )
-
-        monkeypatch.setattr(client, "delete_parameters", delete_parameters)
+        put = client.put_parameter
         clock = FakeClock()
+
+        def put_parameter(**kwargs: Any) -> Any:
+            if kwargs["Name"] == lock_name(2) and clock.now < T0 + 20.0:  # throttled while it runs
+                raise ClientError(
+                    {"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutParameter"
+                )
+            return put(**kwargs)
+
+        monkeypatch.setattr(client, "put_parameter", put_parameter)
         lock = region_lock(holder("a"), clock, time_left=20.0)
         lock.acquire()
         lock.release()  # does not raise
         assert "could not be released" in caplog.text
+        assert T0 + 20.0 - 2.5 < clock.now <= T0 + 20.0 - ledger.RELEASE_KEEPS_SECONDS, "it kept trying"
         assert "stack a" in str(held_by(ssm))
         same_resource_later = region_lock(holder("a", request="r-2"), clock)
         same_resource_later.acquire()
-        assert clock.slept == [], "its own resource's next event does not wait for it"
+        assert clock.now >= T0 + 20.0 + 15.0, "it waited for the lease: the earlier request may still run"
 
 
 ACTORS = ("a", "b", "c")
@@ -269,14 +317,15 @@ class OneHolderAtATime(RuleBasedStateMachine):
                 holder(actor, f"r-{self.requests}"), self.clock, time_left=time_left
             )
         if actor not in self.holding:
-            self.seen[actor] = decide_lock(
-                ledger.read(REGION).lock, self.locks[actor].holder, self.clock.time()
-            )
+            state = ledger.read_lock(REGION)
+            self.seen[actor] = (decide_lock(state, self.locks[actor].holder, self.clock.time()), state)
 
     @rule(actor=st.sampled_from(ACTORS))
     def take(self, actor: str) -> None:
-        decision = self.seen.pop(actor, None)
-        if isinstance(decision, TakeLock) and self.locks[actor]._take(ledger._ssm(REGION), decision):
+        decision, state = self.seen.pop(actor, (None, None))
+        if isinstance(decision, AlreadyHeld) or (
+            isinstance(decision, TakeLock) and self.locks[actor]._take(ledger._ssm(REGION), decision, state)
+        ):
             self.holding.add(actor)
 
     @rule(actor=st.sampled_from(ACTORS))
@@ -354,18 +403,3 @@ class TestLockReasons:
 
     def test_an_unreadable_lock_of_an_earlier_release_is_over(self) -> None:
         assert isinstance(decide_lock(LockState({}, "{"), holder("a"), 0.5), TakeLock)
-
-    def test_taking_over_from_this_resources_earlier_request_says_so(self) -> None:
-        earlier = LockState(
-            {
-                1: FREE_LOCK_VALUE,
-                2: json.dumps({**json.loads(held_value(holder("a", "r-0"))), "ExpiresAt": T0 + 99}),
-            }
-        )
-        decision = decide_lock(earlier, holder("a", "r-1"), T0)
-        assert isinstance(decision, TakeLock)
-        assert "this resource's earlier stack a, resource Override, request r-0" in decision.reason
-
-
-def held_value(who: LockHolder) -> str:
-    return lock_value(who, T0 + 99)

@@ -1,17 +1,20 @@
 """The pure side of the declarations ledger (lambda/declarations.py): names, values, choices."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from rds_override_ledger.declarations import (
-    FREE_LOCK_VALUE,
     LEGACY_LOCK_NAME,
+    LOCK_GENERATION_LIFETIME_SECONDS,
+    WITHDRAWAL_LIFETIME_SECONDS,
+    AlreadyHeld,
     Declaration,
+    Generation,
     Ledger,
     LedgerValueTooLarge,
     LockHolder,
-    LockLease,
     LockState,
     StackRef,
     TakeLock,
@@ -20,12 +23,17 @@ from rds_override_ledger.declarations import (
     conflict_message,
     conflicting,
     decide_lock,
+    free_lock_value,
+    generations_to_forget,
     lock_name,
     lock_value,
     parameter_name,
     previous_override,
     split_own,
+    withdrawals_to_forget,
 )
+
+FREE = free_lock_value(0.0)  # a free generation, old enough to be forgotten
 
 STACK_A = "arn:aws:cloudformation:eu-west-1:123456789012:stack/team-a/5b918d10-cd98-11ea-90d5-0a9cd3354c10"
 STACK_B = "arn:aws-eusc:cloudformation:eusc-de-east-1:123456789012:stack/team-b/0e1a2b3c-0000-4000"
@@ -157,12 +165,12 @@ class TestLedger:
             (good.name, good.to_json()),
             (other.name, other.to_json()),
             (broken, '{"Version": 2}'),
-            (lock_name(3), FREE_LOCK_VALUE),
+            (lock_name(3), FREE),
             (LEGACY_LOCK_NAME, "{}"),
         )
         assert ledger.declarations == (good, other)
         assert [u.name for u in ledger.unreadable] == [broken]
-        assert ledger.lock == LockState({3: FREE_LOCK_VALUE}, "{}")
+        assert ledger.lock == LockState({3: FREE}, "{}")
 
     def test_an_entry_under_another_resources_name_is_unreadable(self) -> None:
         moved = declared()
@@ -226,68 +234,90 @@ class TestDecisions:
         assert previous_override(own=withdrawn, legacy_previous=None, live_other=None, standing="s") == "s"
 
 
-ME = LockHolder(STACK_A, "Override", "request-me")
-THEM = LockHolder(STACK_B, "Override", "request-them")
+ME = LockHolder(STACK_A, "Override", "request-me", "invocation-me")
+THEM = LockHolder(STACK_B, "Override", "request-them", "invocation-them")
 
 
-def held(holder: LockHolder = THEM, expires_at: float = 200.0) -> str:
-    return lock_value(holder, expires_at)
+def held(holder: LockHolder = THEM, expires_at: float = 200.0, created_at: float = 0.0) -> str:
+    return lock_value(holder, expires_at, created_at)
 
 
 class TestLockDecisions:
     def test_a_region_without_a_lock_takes_the_first_generation(self) -> None:
-        assert decide_lock(LockState({}), ME, now=100.0) == TakeLock(1, (), "free")
+        assert decide_lock(LockState({}), ME, now=100.0) == TakeLock(1, "free")
 
-    def test_the_first_generation_holds_the_lock_alone(self) -> None:
+    def test_the_highest_generation_is_the_lock(self) -> None:
         decision = decide_lock(LockState({1: held()}), ME, now=100.0)
         assert isinstance(decision, WaitForLock)
         assert "stack team-b, resource Override, request request-them" in decision.reason
+        assert isinstance(decide_lock(LockState({4: FREE, 5: held()}), ME, now=100.0), WaitForLock)
+        assert isinstance(decide_lock(LockState({5: held(), 9: held()}), ME, now=100.0), WaitForLock)
 
-    def test_a_generation_above_others_holds_the_lock(self) -> None:
-        assert isinstance(decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held()}), ME, now=100.0), WaitForLock)
-
-    def test_a_lone_generation_above_the_first_is_free_its_holder_released_it(self) -> None:
-        assert decide_lock(LockState({5: held()}), ME, now=100.0) == TakeLock(6, (5,), "free")
-
-    def test_a_free_floor_above_the_first_is_free(self) -> None:
-        assert decide_lock(LockState({1: held(), 2: FREE_LOCK_VALUE}), ME, now=100.0) == TakeLock(
-            3, (1, 2), "free"
-        )
+    def test_a_free_generation_on_top_frees_it_whatever_lies_below(self) -> None:
+        assert decide_lock(LockState({1: held(), 2: FREE}), ME, now=100.0) == TakeLock(3, "free")
+        assert decide_lock(LockState({7: FREE}), ME, now=100.0) == TakeLock(8, "free")
 
     def test_a_lease_that_ended_is_taken_over_by_the_next_generation(self) -> None:
-        decision = decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(expires_at=100.0)}), ME, now=100.0)
-        assert isinstance(decision, TakeLock)
-        assert (decision.generation, decision.superseded) == (6, (4, 5))
-        assert "its lease ended" in decision.reason
-        assert isinstance(
-            decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(expires_at=100.0)}), ME, 99.9), WaitForLock
-        )
-
-    @pytest.mark.parametrize("value", ["", "{}", "[]", '{"ExpiresAt": "soon"}'])
-    def test_an_unreadable_lock_is_over(self, value: str) -> None:
-        assert LockLease.parse(value) == LockLease(None, 0.0)
-        assert isinstance(decide_lock(LockState({1: value}), ME, now=0.0), TakeLock)
-
-    def test_this_resources_earlier_request_does_not_make_it_wait(self) -> None:
-        earlier = LockHolder(ME.stack_id, ME.logical_id, "request-earlier")
-        decision = decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(earlier)}), ME, now=100.0)
+        decision = decide_lock(LockState({4: FREE, 5: held(expires_at=100.0)}), ME, now=100.0)
         assert isinstance(decision, TakeLock)
         assert decision.generation == 6
+        assert "its lease ended" in decision.reason
+        assert isinstance(decide_lock(LockState({4: FREE, 5: held(expires_at=100.0)}), ME, 99.9), WaitForLock)
 
-    def test_the_same_request_delivered_twice_waits_for_itself(self) -> None:
-        assert isinstance(
-            decide_lock(LockState({4: FREE_LOCK_VALUE, 5: held(ME)}), ME, now=100.0), WaitForLock
+    @pytest.mark.parametrize("value", ["", "{}", "[]", '{"ExpiresAt": "soon"}', '{"StackId": 1}'])
+    def test_an_unreadable_lock_is_over(self, value: str) -> None:
+        generation = Generation.parse(value)
+        assert (generation.free, generation.holder, generation.expires_at) == (False, None, 0.0)
+        assert isinstance(decide_lock(LockState({1: value}), ME, now=0.0), TakeLock)
+
+    def test_this_invocations_own_lease_on_top_is_held_already(self) -> None:
+        """Its take was stored but the answer lost: the SDK's retry answered ParameterAlreadyExists."""
+        assert decide_lock(LockState({4: FREE, 5: held(ME)}), ME, now=100.0) == AlreadyHeld(5)
+
+    def test_this_resources_earlier_request_is_waited_for_until_its_lease_ends(self) -> None:
+        """It may still be running (CloudFormation may have its answer from another delivery)."""
+        earlier = LockHolder(ME.stack_id, ME.logical_id, "request-earlier", "invocation-earlier")
+        assert isinstance(decide_lock(LockState({4: FREE, 5: held(earlier)}), ME, now=100.0), WaitForLock)
+        assert decide_lock(LockState({4: FREE, 5: held(earlier)}), ME, now=200.0) == TakeLock(
+            6, "taking over from stack team-a, resource Override, request request-earlier: its lease ended"
         )
+
+    def test_another_delivery_of_the_same_request_waits_for_the_first(self) -> None:
+        other_delivery = LockHolder(ME.stack_id, ME.logical_id, ME.request_id, "invocation-other")
+        assert isinstance(decide_lock(LockState({5: held(other_delivery)}), ME, now=100.0), WaitForLock)
 
     def test_the_lock_of_an_earlier_release_is_respected_while_its_lease_runs(self) -> None:
         legacy = json.dumps({"RequestId": "old", "ExpiresAt": 200.0})
         assert isinstance(decide_lock(LockState({}, legacy), ME, now=100.0), WaitForLock)
-        assert decide_lock(LockState({}, legacy), ME, now=200.0) == TakeLock(1, (), "free")
+        assert decide_lock(LockState({}, legacy), ME, now=200.0) == TakeLock(1, "free")
+
+
+class TestForgetting:
+    def test_generations_are_forgotten_once_no_invocation_can_still_try_to_create_them(self) -> None:
+        old = LOCK_GENERATION_LIFETIME_SECONDS
+        state = LockState({1: held(created_at=0.0), 2: free_lock_value(1.0), 3: held(created_at=50.0)})
+        assert generations_to_forget(state, now=old - 1.0) == ()
+        assert generations_to_forget(state, now=old + 1.0) == (1, 2)
+        assert generations_to_forget(state, now=old + 1000.0) == (1, 2), "never the highest"
+        assert LOCK_GENERATION_LIFETIME_SECONDS == 900.0 + 60.0, "Lambda's longest timeout and a margin"
+
+    def test_withdrawals_are_forgotten_once_no_delivery_of_their_create_can_act(self) -> None:
+        withdrawn = Declaration(
+            **{**vars(declared()), "state": WriteState.WITHDRAWN, "updated_at": "2026-01-01T00:00:00Z"}
+        )
+        at = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+        assert withdrawals_to_forget([withdrawn, declared()], at + WITHDRAWAL_LIFETIME_SECONDS - 1) == ()
+        assert withdrawals_to_forget([withdrawn, declared()], at + WITHDRAWAL_LIFETIME_SECONDS) == (
+            withdrawn.name,
+        )
+        assert WITHDRAWAL_LIFETIME_SECONDS == 3600.0 + 900.0 + 60.0, "CloudFormation's wait, Lambda's, margin"
 
     def test_the_lease_value(self) -> None:
-        assert json.loads(lock_value(ME, 123.4567)) == {
+        assert json.loads(lock_value(ME, 123.4567, 0.0)) == {
             "StackId": STACK_A,
             "LogicalResourceId": "Override",
             "RequestId": "request-me",
+            "InvocationId": "invocation-me",
             "ExpiresAt": 123.457,
+            "CreatedAt": 0.0,
         }

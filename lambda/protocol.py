@@ -1,0 +1,465 @@
+"""The region protocol: how one event changes a region's RDS default CA and its declarations ledger.
+
+Read top to bottom, in the order of docs/design.md ("The region protocol"):
+
+1. **take** the region's lock (`ledger.RegionLock`): a lease that ends `LEASE_MARGIN_SECONDS` after this
+   invocation's own deadline, the earlier of Lambda's timer and CloudFormation's wait;
+2. **read** the declarations, now that nobody else can change them;
+3. **decide**: pure functions of `override` and `declarations`;
+4. **fence** every write (`Fence.check`): not answered yet, and time for the call and all its retries
+   before the deadline, so no write lands once the lease can end or CloudFormation has stopped waiting;
+5. **write**: the intent (the declaration, pending), then RDS, then the outcome (applied);
+6. **release** the lock (a failure is logged: the lease ends it).
+
+`declare` (Create, Update) and `withdraw` (Delete) are the two uses; `withdraw_unchanged` is the one write
+that needs no lock: the rollback of a Create that never held it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+import aws_sdk
+import ledger
+import rds_certificates as rds
+from cfn_resource import TIMEOUT_MARGIN_SECONDS
+from override import (
+    REGION,
+    Certificate,
+    DeleteAction,
+    choose_certificate,
+    current_override,
+    iso8601,
+    plan_delete,
+)
+from rds_override_ledger import aws_answers
+from rds_override_ledger.declarations import (
+    LAMBDA_LONGEST_TIMEOUT_SECONDS,
+    ConflictError,
+    Declaration,
+    LockHolder,
+    OwnView,
+    UnreadableLedgerError,
+    WriteState,
+    conflict_message,
+    conflicting,
+    previous_override,
+    split_own,
+    withdrawals_to_forget,
+)
+
+# A child of the handler's Powertools logger: same JSON, same keys.
+logger = logging.getLogger("rds-certificate-override.protocol")
+
+# Waiting for the region's lock stops in time for one write (with its retries) and the few reads before it.
+READS_BEFORE_THE_WRITE_SECONDS = 5.0
+_TIME_KEPT_FOR_THE_WORK_SECONDS = aws_sdk.WORST_CASE_CALL_SECONDS + READS_BEFORE_THE_WRITE_SECONDS
+# A lease ends this long after its holder's deadline: past its timer's answer and Lambda stopping it, with
+# room for clocks that differ. Only then may another event take the lock over.
+LEASE_MARGIN_SECONDS = TIMEOUT_MARGIN_SECONDS + 10
+
+
+class RegionRefused(RuntimeError):
+    """The target region refuses this function's calls: nothing this function does can reach it."""
+
+
+class ObsoleteEvent(RuntimeError):
+    """An event CloudFormation no longer waits for: acting on it would declare what nobody owns."""
+
+
+class FenceClosed(TimeoutError):
+    """A write would not surely land before the answer is due: it is not started."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The time one event has. `seconds_until_timer` is 0 once CloudFormation was answered (by the timer);
+    `cloudformation_deadline` (epoch seconds) is when CloudFormation stops waiting, when the event says."""
+
+    clock: ledger.Clock
+    seconds_until_timer: Callable[[], float]
+    cloudformation_deadline: float | None
+
+    def seconds_left(self) -> float:
+        left = min(self.seconds_until_timer(), LAMBDA_LONGEST_TIMEOUT_SECONDS)
+        if self.cloudformation_deadline is not None:
+            left = min(left, self.cloudformation_deadline - self.clock.time())
+        return left
+
+
+@dataclass
+class Progress:
+    """Whether a request may have changed anything: false until it holds the lock and finds an earlier
+    delivery's entry, or writes. A Create that fails before that answers that it changed nothing."""
+
+    may_have_changed: bool = False
+
+
+@dataclass(frozen=True)
+class Fence:
+    region: str
+    budget: Budget
+
+    def check(self, what: str, *, done: str = "Nothing was changed.") -> None:
+        """Raise FenceClosed unless `what` (a write) can finish, retries included, before the deadline.
+        `done` says what this request has changed already, for the answer's Reason."""
+        if self.budget.seconds_left() < aws_sdk.WORST_CASE_CALL_SECONDS:
+            raise FenceClosed(
+                f"Too little time left to {what} in {self.region} before the answer is due. {done}"
+            )
+
+
+@dataclass(frozen=True)
+class Held:
+    """What an event may use while it holds the region: the ledger as its resource sees it, and the fence."""
+
+    view: OwnView
+    fence: Fence
+
+
+@contextmanager
+def holding(
+    region: str,
+    holder: LockHolder,
+    budget: Budget,
+    *,
+    function_region: str,
+    progress: Progress | None = None,
+) -> Iterator[Held]:
+    """Take the region's lock, read its declarations, yield; forget old withdrawals and release. A region
+    that refuses the function's credentials or calls becomes a clear RegionRefused."""
+    now = budget.clock.time()
+    time_left = budget.seconds_left()
+    lock = ledger.RegionLock(
+        region,
+        holder,
+        deadline=now + time_left,
+        give_up_at=now + max(time_left - _TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0),
+        lease_margin=LEASE_MARGIN_SECONDS,
+        clock=budget.clock,
+    )
+    with _refusals_named(region, function_region, progress):
+        lock.acquire()
+    try:
+        with _refusals_named(region, function_region, None):
+            snapshot = ledger.read_declarations(region)
+            view = split_own(snapshot, holder.stack_id, holder.logical_id)
+            if progress is not None and view.own is not None and view.own.request_id == holder.request_id:
+                progress.may_have_changed = True  # an earlier delivery of this request acted
+            fence = Fence(region, budget)
+            yield Held(view, fence)
+            _forget_old_withdrawals(region, snapshot.declarations, budget, fence)
+    finally:
+        lock.release()
+
+
+def _forget_old_withdrawals(
+    region: str, declarations: tuple[Declaration, ...], budget: Budget, fence: Fence
+) -> None:
+    if not (old := withdrawals_to_forget(declarations, budget.clock.time())):
+        return
+    try:
+        fence.check("forget old withdrawals")
+        ledger.forget_all(region, old)
+    except (FenceClosed, ClientError) as error:
+        logger.warning(
+            "Old withdrawals were left for a later event", extra={"region": region, "error": str(error)}
+        )
+
+
+@contextmanager
+def _refusals_named(region: str, function_region: str, progress: Progress | None) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = ledger.error_code(error)
+        if code in aws_answers.REGION_NOT_ENABLED_CODES and region != function_region:
+            reason = (
+                f"{REGION} {region} refuses this account's credentials ({code}): it is probably an opt-in "
+                "region that the account has not enabled. Enable it (AWS Account Management, Regions) or "
+                "stop declaring it. Nothing was changed."
+            )
+        elif code in aws_answers.ACCESS_DENIED_CODES:
+            reason = (
+                f"{REGION} {region}: {error.operation_name} was denied ({code}): a policy (an SCP that "
+                "denies the region, or the function's role) refuses it. Nothing was changed by this request."
+            )
+        elif code == "ParameterLimitExceeded":
+            reason = (
+                f"SSM Parameter Store in {region} is at its quota of 10,000 standard parameters, so the "
+                "declaration cannot be recorded. Delete unused parameters or ask for a higher quota "
+                "(Service Quotas, AWS Systems Manager). Nothing was changed."
+            )
+        else:
+            raise
+        raise RegionRefused(reason) from error
+
+
+class _Liveness:
+    """Which declaring stacks still exist, asked once each per event (DescribeStacks in the stack's own
+    region), and only as far as a decision needs. Declarations found stale are removed from the ledger."""
+
+    def __init__(self, region: str, fence: Fence) -> None:
+        self._region = region
+        self._fence = fence
+        self._gone: dict[str, bool] = {}
+
+    def first_live(self, candidates: list[Declaration]) -> Declaration | None:
+        for candidate in candidates:
+            if candidate.stack_id not in self._gone:
+                self._gone[candidate.stack_id] = ledger.stack_gone(candidate.stack_id)
+                if self._gone[candidate.stack_id]:
+                    self._remove_stale(candidate)
+            if not self._gone[candidate.stack_id]:
+                return candidate
+        return None
+
+    def _remove_stale(self, declaration: Declaration) -> None:
+        logger.warning(
+            "Removing a stale declaration: its stack is gone",
+            extra={"region": self._region, "declaration": declaration.name, "holder": declaration.holder},
+        )
+        self._fence.check("remove a stale declaration")
+        ledger.forget(self._region, declaration.name)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What `declare` made stand: the certificate and what stood before the region's first declaration."""
+
+    certificate: Certificate
+    previous_override: str | None
+
+
+def declare(
+    request: Request,
+    *,
+    certificate_identifier: str,
+    restore_previous: bool,
+    legacy_previous: str | None,
+    progress: Progress | None = None,
+) -> Declared:
+    """Make `certificate_identifier` stand in the request's region, and record this resource's declaration."""
+    region = request.region
+    with holding(
+        region, request.holder, request.budget, function_region=request.function_region, progress=progress
+    ) as held:
+        view, fence = held.view, held.fence
+        own = view.own
+        if own is not None and own.withdrawn:
+            if own.request_id == request.holder.request_id:
+                raise ObsoleteEvent(
+                    f"This Create was already rolled back (its Delete ran at {own.updated_at}): it is a late "
+                    "or repeated delivery, and changes nothing."
+                )
+            own = None  # the withdrawal of an earlier resource of the same name: no declaration
+        if view.own_unreadable is not None:
+            logger.warning("Replacing this resource's own unreadable ledger entry", extra={"region": region})
+        certificates = rds.describe_certificates(region)
+        standing = current_override(certificates)
+        chosen = choose_certificate(certificates, certificate_identifier, datetime.now(UTC))
+        liveness = _Liveness(region, fence)
+        if holder := liveness.first_live(conflicting(view.others, chosen.identifier)):
+            raise ConflictError(conflict_message(region, chosen.identifier, holder))
+        write = standing != chosen.identifier
+        if write and view.others_unreadable:
+            raise UnreadableLedgerError(view.others_unreadable[0].repair_hint())
+        needs_other = own is None and legacy_previous is None and bool(view.others)
+        previous = previous_override(
+            own=own,
+            legacy_previous=legacy_previous,
+            live_other=liveness.first_live(view.others) if needs_other else None,
+            standing=standing,
+        )
+        declaration = Declaration(
+            stack_id=request.holder.stack_id,
+            logical_id=request.holder.logical_id,
+            certificate=chosen.identifier,
+            previous_override=previous,
+            restore_previous=restore_previous,
+            state=WriteState.PENDING if write else WriteState.APPLIED,
+            request_id=request.holder.request_id,
+            updated_at=request.now(),
+        )
+        declaration.to_json()  # refuses a value too large for SSM before anything is written
+        if own is None or not own.same_declaration(declaration):
+            # Intent before effect: a Delete always finds what this request may have written to RDS.
+            fence.check(f"record the declaration of {chosen.identifier}")
+            if progress is not None:
+                progress.may_have_changed = True
+            _record_intent(region, declaration, first=view.own is None and view.own_unreadable is None)
+        if write:
+            recorded = f"Its declaration of {chosen.identifier} is recorded as pending; RDS was not changed."
+            fence.check(f"set the RDS default CA to {chosen.identifier}", done=recorded)
+            chosen = rds.set_override(region, chosen.identifier)
+            fence.check(
+                "record the declaration as applied",
+                done=f"The RDS default CA of {region} is now {chosen.identifier}, recorded as pending.",
+            )
+            ledger.record(region, replace(declaration, state=WriteState.APPLIED, updated_at=request.now()))
+            logger.info(
+                "Override set",
+                extra={"certificate": chosen.identifier, "region": region, "replaced": standing},
+            )
+        else:
+            logger.info(
+                "The override already stands", extra={"certificate": chosen.identifier, "region": region}
+            )
+    return Declared(chosen, previous)
+
+
+def _record_intent(region: str, declaration: Declaration, *, first: bool) -> None:
+    """A resource's first entry is written create-only: if a rollback Delete recorded its withdrawal since
+    the ledger was read (it needs no lock), this Create is obsolete and must change nothing."""
+    try:
+        ledger.record(region, declaration, first=first)
+    except ClientError as error:
+        if first and ledger.error_code(error) == "ParameterAlreadyExists":
+            raise ObsoleteEvent(
+                "This resource was deleted while this Create waited: it changes nothing."
+            ) from error
+        raise
+
+
+@dataclass(frozen=True)
+class Request:
+    """One event as the protocol needs it: where, who, and how much time."""
+
+    region: str
+    holder: LockHolder
+    budget: Budget
+    function_region: str
+
+    def now(self) -> str:
+        return iso8601(datetime.fromtimestamp(self.budget.clock.time(), UTC))
+
+    def withdrawal(self, failed_request_id: str) -> Declaration:
+        """What the rollback Delete of a failed Create leaves: no declaration, only the mark that stops a
+        late or repeated delivery of that Create from making one."""
+        return Declaration(
+            stack_id=self.holder.stack_id,
+            logical_id=self.holder.logical_id,
+            certificate="-",
+            previous_override=None,
+            restore_previous=False,
+            state=WriteState.WITHDRAWN,
+            request_id=failed_request_id,
+            updated_at=self.now(),
+        )
+
+
+def withdraw(
+    request: Request,
+    *,
+    legacy: Declaration | None = None,
+    failed_request_id: str | None = None,
+) -> None:
+    """Withdraw this resource's declaration from the region; the last one out removes or restores.
+    `legacy`: what a resource created before the ledger declared (from its physical id and properties);
+    `failed_request_id`: this is the rollback Delete of that failed Create, which undoes only its own."""
+    region = request.region
+    with holding(region, request.holder, request.budget, function_region=request.function_region) as held:
+        view, fence = held.view, held.fence
+        own = view.own if view.own is None or not view.own.withdrawn else None
+        if view.own_unreadable is not None:
+            logger.warning(
+                "Delete: this resource's own ledger entry cannot be read, so what it declared is unknown: "
+                "the override is left as it is and the entry removed",
+                extra={
+                    "region": region,
+                    "entry": view.own_unreadable.name,
+                    "error": view.own_unreadable.error,
+                },
+            )
+            fence.check("remove this resource's unreadable entry")
+            ledger.forget(region, view.own_unreadable.name)
+            return
+        if failed_request_id is not None and (own is None or own.request_id != failed_request_id):
+            if own is not None:
+                logger.info(
+                    "Nothing to undo: the recorded declaration is not the failed Create's",
+                    extra={"region": region, "recorded_request": own.request_id},
+                )
+                return
+            logger.info("Nothing to undo: the failed Create recorded nothing", extra={"region": region})
+            fence.check("record the failed Create's withdrawal")
+            ledger.record(region, request.withdrawal(failed_request_id))
+            return
+        declared = own or legacy
+        if declared is None:
+            logger.info(
+                "Nothing to undo: no declaration of this resource is recorded", extra={"region": region}
+            )
+            return
+        co_declarer = _Liveness(region, fence).first_live(view.others)
+        standing = None
+        valid: set[str] = set()
+        if co_declarer is None and not view.others_unreadable:
+            certificates = rds.describe_certificates(region)
+            standing = current_override(certificates)
+            now = datetime.now(UTC)
+            valid = {c.identifier for c in certificates if not c.expired(now)}
+        keepers = (
+            [co_declarer.holder]
+            if co_declarer
+            else [f"the unreadable entry {u.name}" for u in view.others_unreadable]
+        )
+        plan = plan_delete(
+            declared=declared.certificate,
+            previous=declared.previous_override,
+            restore_previous=declared.restore_previous,
+            standing_override=standing,
+            valid_certificates=valid,
+            co_declarers=keepers[:1],
+            write_confirmed=declared.state is WriteState.APPLIED,
+        )
+        log = logger.warning if plan.warning or (keepers and co_declarer is None) else logger.info
+        log(f"Delete: {plan.reason}", extra={"action": plan.action.value, "region": region})
+        if plan.action is DeleteAction.REMOVE:
+            fence.check("remove the RDS default CA override")
+            rds.remove_override(region)
+        elif plan.action is DeleteAction.RESTORE and plan.restore_to:
+            fence.check(f"restore the RDS default CA {plan.restore_to}")
+            rds.set_override(region, plan.restore_to)
+        done = "Nothing was changed." if plan.action is DeleteAction.LEAVE else f"RDS: {plan.reason}."
+        if failed_request_id is not None:
+            fence.check("record the failed Create's withdrawal", done=done)
+            ledger.record(region, request.withdrawal(failed_request_id))
+        elif own is not None:
+            fence.check("remove this resource's declaration", done=done)
+            ledger.forget(region, own.name)
+
+
+def withdraw_unchanged(request: Request, failed_request_id: str) -> None:
+    """The rollback Delete of a Create that changed nothing: one create-only write, no lock, marks the
+    request withdrawn so that a late delivery of it changes nothing. Any refusal is logged, never failed."""
+    region = request.region
+    try:
+        ledger.record(region, request.withdrawal(failed_request_id), first=True)
+    except ClientError as error:
+        if ledger.error_code(error) == "ParameterAlreadyExists":
+            # An entry appeared: perhaps a later delivery of the same Create declared. Undo as for any Create.
+            withdraw(request, failed_request_id=failed_request_id)
+            return
+        logger.warning(
+            "Delete: the failed Create changed nothing, and its withdrawal could not be recorded",
+            extra={"region": region, "error": ledger.error_code(error)},
+        )
+    else:
+        logger.info("Delete: the failed Create changed nothing", extra={"region": region})
+
+
+def event_holder(event: Mapping[str, Any], invocation_id: str) -> LockHolder:
+    return LockHolder(
+        str(event.get("StackId", "")),
+        str(event.get("LogicalResourceId", "")),
+        str(event.get("RequestId", "")),
+        invocation_id,
+    )
