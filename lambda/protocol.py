@@ -264,6 +264,16 @@ def declare(
             logger.warning("Replacing this resource's own unreadable ledger entry", extra={"region": region})
         certificates = rds.describe_certificates(region)
         standing = current_override(certificates)
+        logger.debug(
+            "The region's certificates and declarations",
+            extra={
+                "region": region,
+                "certificates": [c.identifier for c in certificates],
+                "override": standing,
+                "declarations": [d.name for d in view.others] + ([own.name] if own else []),
+                "unreadable": [u.name for u in view.others_unreadable],
+            },
+        )
         chosen = choose_certificate(certificates, certificate_identifier, datetime.now(UTC))
         liveness = _Liveness(region, fence)
         if holder := liveness.first_live(conflicting(view.others, chosen.identifier)):

@@ -78,25 +78,42 @@ def _toml_list(items: Iterable[str]) -> str:
 # and the tests that must fail on it. Quicker than a whole run, and it names what each change breaks.
 LISTED = (
     ("ledger.py", "self.deadline + self.lease_margin", "self.clock.time() + 1", "a lease of 1 s"),
-    ("index.py", "TIMEOUT_MARGIN_SECONDS + 10", "TIMEOUT_MARGIN_SECONDS + 0", "a lease without its margin"),
+    (
+        "protocol.py",
+        "TIMEOUT_MARGIN_SECONDS + 10",
+        "TIMEOUT_MARGIN_SECONDS + 0",
+        "a lease without its margin",
+    ),
     ("ledger.py", "self.clock.time() + pause > self.give_up_at", "False", "the wait budget ignored"),
     (
-        "index.py",
+        "protocol.py",
         "max(time_left - _TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0)",
         "time_left",
         "no time kept for the write",
     ),
     (
         "rds_override_ledger/declarations.py",
-        "if lease.expires_at <= now:",
+        "if generation.expires_at <= now:",
         "if False:",
         "an expired lock never taken over",
     ),
     (
         "rds_override_ledger/declarations.py",
-        "and lease.holder.request_id != me.request_id",
-        "and False",
-        "a resource waits for its own earlier request",
+        "if generation.expires_at <= now:",
+        "if generation.expires_at <= now or (generation.holder and generation.holder.stack_id == me.stack_id):",  # noqa: E501
+        "the same resource's next request takes over before the lease ends (issue 19, class 5)",
+    ),
+    (
+        "rds_override_ledger/declarations.py",
+        "if generation.holder == me:",
+        "if False:",
+        "a take whose answer was lost waits for itself (issue 19, class 1)",
+    ),
+    (
+        "rds_override_ledger/declarations.py",
+        "LOCK_GENERATION_LIFETIME_SECONDS = LAMBDA_LONGEST_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS",
+        "LOCK_GENERATION_LIFETIME_SECONDS = 0.0",
+        "a generation forgotten while a stalled take may retry it (issue 19, class 1)",
     ),
     (
         "ledger.py",
@@ -106,9 +123,45 @@ LISTED = (
     ),
     (
         "ledger.py",
-        "for g in self.superseded[start : start + 10]",
-        "for g in (*self.superseded[start : start + 10], self.generation)",
-        "a release that deletes its own generation",
+        "_put(ssm, lock_name(self.generation + 1), free, overwrite=False)",
+        "_put(ssm, lock_name(self.generation + 1), free, overwrite=True)",
+        "a release that overwrites whoever took the lock over",
+    ),
+    (
+        "ledger.py",
+        "if error_code(error) not in _RELEASE_RETRY_CODES or (",
+        "if True or (",
+        "a release given up after the SDK's retries",
+    ),
+    (
+        "ledger.py",
+        "and read_entry(region, declaration.name) == value",
+        "and False",
+        "a first record whose answer was lost is taken for a withdrawal (issue 19, class 1)",
+    ),
+    (
+        "protocol.py",
+        "if self.cloudformation_deadline is not None:",
+        "if False:",
+        "writes after CloudFormation stopped waiting (issue 19, class 4)",
+    ),
+    (
+        "cfn_resource.py",
+        "if self._answered:\n                return 0.0",
+        "if False:\n                return 0.0",
+        "writes after the timer answered (issue 19, class 6)",
+    ),
+    (
+        "protocol.py",
+        "may_have_changed: bool = False",
+        "may_have_changed: bool = True",
+        "a Create that never held the lock says it may have changed things (issue 19, class 3)",
+    ),
+    (
+        "protocol.py",
+        "_forget_old_withdrawals(region, snapshot.declarations, budget, fence)",
+        "pass",
+        "withdrawals never forgotten (issue 19, class 7)",
     ),
     (
         "rds_override_ledger/declarations.py",
@@ -117,13 +170,13 @@ LISTED = (
         "any Version trusted",
     ),
     (
-        "index.py",
+        "protocol.py",
         "if write and view.others_unreadable:",
         "if view.others_unreadable:",
         "an unreadable entry fails every event",
     ),
     (
-        "index.py",
+        "protocol.py",
         "if own is None or not own.same_declaration(declaration):",
         "if own is None:",
         "an Update that skips its intent record",
@@ -135,7 +188,7 @@ LISTED = (
         "same_declaration compares the CA only",
     ),
     (
-        "index.py",
+        "protocol.py",
         "write_confirmed=declared.state is WriteState.APPLIED,",
         "write_confirmed=True,",
         "pending taken for confirmed on Delete",
@@ -147,26 +200,20 @@ LISTED = (
         "late events run",
     ),
     (
-        "index.py",
-        "if own.request_id == request_id:",
+        "protocol.py",
+        "if own.request_id == request.holder.request_id:",
         "if False:",
         "a rolled-back Create delivered again runs",
     ),
     (
-        "index.py",
-        "progress.may_have_changed = False  # the region",
-        "progress.may_have_changed = True  # the region",
-        "a refusing region's Create says it may have changed things",
-    ),
-    (
-        "index.py",
+        "protocol.py",
         "live_other=liveness.first_live(view.others) if needs_other else None,",
         "live_other=view.others[0] if needs_other else None,",
         "what stood before from a stale declaration",
     ),
     (
         "index.py",
-        "except RegionRefused as refused:",
+        "except protocol.RegionRefused as refused:",
         "except ZeroDivisionError as refused:",
         "a Region change's rollback fails in a refusing region",
     ),

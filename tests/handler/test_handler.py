@@ -16,6 +16,7 @@ from crhelper import CfnResource, log_helper, resource_helper
 
 import cfn_resource
 import index
+import protocol
 from handler_support import (
     ACCOUNT,
     OTHER_REGION,
@@ -300,7 +301,7 @@ class TestResilience:
         def broken(region: str) -> None:
             raise RuntimeError("boom " + "x" * 10_000)
 
-        monkeypatch.setattr(index.rds, "describe_certificates", broken)
+        monkeypatch.setattr(protocol.rds, "describe_certificates", broken)
         answer = cfn.send("Create", V1).answer
         assert answer["Status"] == "FAILED"
         assert answer["Reason"].startswith("boom xxx")

@@ -399,6 +399,90 @@ class TestLockFaults:
         assert deadline + 15.0 - 1.0 < lease <= deadline + 15.0 + 0.5
 
 
+class TestLostAnswersAndFences:
+    """Faults the explorer (docs/explorer.md) found, each kept as a named case."""
+
+    def test_a_first_record_whose_answer_was_lost_is_recognised_by_its_value(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SSM stored the create-only first entry, the answer was lost, the SDK's retry was refused: the
+        entry holds this very value, so the Create goes on (it is not 'deleted while it waited')."""
+        put = SimpleSystemManagerBackend.put_parameter
+        lost = iter([True])
+
+        def put_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            stored = put(self, name, *args, **kwargs)
+            if "/declarations/" in name and next(lost, False):
+                raise JsonRESTError("ParameterAlreadyExists", "The parameter already exists.")
+            return stored
+
+        monkeypatch.setattr(SimpleSystemManagerBackend, "put_parameter", put_parameter)
+        answer = for_stack(cfn, create_stack("team-a")).send("Create", V1).answer
+        assert answer["Status"] == "SUCCESS", answer["Reason"]
+        assert override() == RSA4096
+        assert [d["State"] for d in declarations_of().values()] == ["applied"]
+
+    def test_nothing_is_written_once_the_timer_has_answered(
+        self, cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The timer answers FAILED while ModifyCertificates is in flight: the write lands, but the record
+        of it as applied is not started; the entry stays pending, and the rollback Delete undoes it."""
+        set_override = protocol.rds.set_override
+
+        def timer_fires_during_the_write(region: str, identifier: str) -> Any:
+            index.helper._timeout()  # crhelper's timer: FAILED, 5 s before Lambda stops the process
+            return set_override(region, identifier)
+
+        monkeypatch.setattr(protocol.rds, "set_override", timer_fires_during_the_write)
+        team_a = create_stack("team-a")
+        answer = for_stack(cfn, team_a).send("Create", V1).answer
+        assert answer["Status"] == "FAILED" and "about to time out" in answer["Reason"]
+        assert override() == RSA4096, "the write sent before the answer landed"
+        assert [d["State"] for d in declarations_of().values()] == ["pending"], "nothing after the answer"
+        monkeypatch.setattr(protocol.rds, "set_override", set_override)
+        rollback = for_stack(cfn, team_a).send("Delete", V1, physical_id=answer["PhysicalResourceId"]).answer
+        assert rollback["Status"] == "SUCCESS"
+        assert (override(), declarations_of()) == (None, {})
+
+    def test_a_create_that_never_held_the_lock_changed_nothing_and_its_rollback_needs_no_lock(
+        self, cfn: CloudFormation, clock: FakeClock
+    ) -> None:
+        hold_lock(REGION, LockHolder("someone", "Else", "r-0"), expires_at=clock.time() + 3600)
+        team_a = create_stack("team-a")
+        failed = for_stack(cfn, team_a).send("Create", V1).answer
+        assert failed["Status"] == "FAILED" and "did not end in time" in failed["Reason"]
+        assert failed["PhysicalResourceId"].startswith("rds-certificate-override:nothing-changed:")
+        waited = clock.offset
+        rollback = for_stack(cfn, team_a).send("Delete", V1, physical_id=failed["PhysicalResourceId"]).answer
+        assert rollback["Status"] == "SUCCESS"
+        assert clock.offset == waited, "the rollback did not wait for the busy region"
+        assert list(withdrawals().values()) == [failed["PhysicalResourceId"].rsplit(":", 1)[1]]
+
+    def test_old_withdrawals_go_with_the_next_event_in_the_region(self, cfn: CloudFormation) -> None:
+        """A withdrawal only has to outlive every delivery of its failed Create that could still act."""
+        now = time.time()
+
+        def withdrawal(stack: str, age: float) -> declarations.Declaration:
+            moment = datetime.fromtimestamp(now - age, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return declarations.Declaration(
+                create_stack(stack),
+                settings.LOGICAL_ID,
+                "-",
+                None,
+                False,
+                declarations.WriteState.WITHDRAWN,
+                "r",
+                moment,
+            )
+
+        old = withdrawal("gone-long-ago", declarations.WITHDRAWAL_LIFETIME_SECONDS + 5)
+        young = withdrawal("failed-just-now", declarations.WITHDRAWAL_LIFETIME_SECONDS - 60)
+        for entry in (old, young):
+            write_entry(entry.name, entry.to_json())
+        assert for_stack(cfn, create_stack("team-a")).send("Create", V1).answer["Status"] == "SUCCESS"
+        assert list(withdrawals()) == [young.name]
+
+
 def write_entry(name: str, value: str, region: str = REGION) -> None:
     ssm(region).put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 

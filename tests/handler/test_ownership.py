@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 import aws_sdk
+import cfn_resource
 import index
 from handler_support import (
     ACCOUNT,
@@ -133,7 +134,7 @@ class TestIntentBeforeEffect:
         emulator.inject_delay("ModifyCertificates", 2.0)
         team_a = create_stack("team-a")
         restoring = {**V1, "RestorePreviousOnDelete": "true"}
-        cfn.function.timeout_s = index.TIMEOUT_MARGIN_SECONDS + 1.0
+        cfn.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 1.0
         failed = for_stack(cfn, team_a).send("Create", restoring).answer
         assert failed["Status"] == "FAILED"
         assert "about to time out" in failed["Reason"]
@@ -150,19 +151,21 @@ class TestIntentBeforeEffect:
 
     def test_a_write_is_not_started_without_time_to_finish_it(self, cfn: CloudFormation) -> None:
         team_a = create_stack("team-a")
-        short = index.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
+        short = cfn_resource.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
         cfn.function.timeout_s = short
         answer = for_stack(cfn, team_a).send("Create", V1).answer
         assert answer["Status"] == "FAILED"
         assert answer["Reason"] == (
-            "Too little time left to change the RDS default CA of eu-west-1 safely. Nothing was changed."
+            "Too little time left to record the declaration of rds-ca-rsa4096-g1 in eu-west-1 before the "
+            "answer is due. Nothing was changed."
         )
+        assert answer["PhysicalResourceId"].startswith("rds-certificate-override:nothing-changed:")
         assert (override(), ledger(), modify_calls()) == (None, {}, 0)
 
     def test_a_delete_does_not_start_a_write_without_time_to_finish_it(self, cfn: CloudFormation) -> None:
         team_a = create_stack("team-a")
         physical_id = for_stack(cfn, team_a).send("Create", V1).answer["PhysicalResourceId"]
-        cfn.function.timeout_s = index.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
+        cfn.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
         answer = for_stack(cfn, team_a).send("Delete", V1, physical_id=physical_id).answer
         assert answer["Status"] == "FAILED"
         assert "Too little time left" in answer["Reason"]
@@ -185,7 +188,7 @@ class TestIntentBeforeEffect:
         moved = {**V1, "Region": OTHER_REGION}
         monkeypatch.setattr(aws_sdk, "WORST_CASE_CALL_SECONDS", 0.5)
         emulator.inject_delay("ModifyCertificates", 2.0, region=OTHER_REGION)
-        cfn.function.timeout_s = index.TIMEOUT_MARGIN_SECONDS + 1.0
+        cfn.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 1.0
         failed = (
             for_stack(cfn, team_a).send("Update", moved, physical_id=physical_id, old_properties=V1).answer
         )
