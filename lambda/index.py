@@ -228,7 +228,14 @@ def delete(event: dict[str, Any], context: Any) -> str:
         else:
             protocol.withdraw_unchanged(request, failed_create.request_id)
     else:
-        logger.info("Nothing to delete: the physical id was not issued by this resource")
+        # No id of ours: CloudFormation stopped waiting for the Create's answer and made one up. The Create
+        # may still have declared and written (its answer was lost, or came too late): undo that.
+        try:
+            region = _parsed_properties(event).region
+        except PropertyError:
+            logger.info("Nothing to undo: the unanswered Create's properties name no valid region")
+            return raw_id
+        protocol.withdraw(_request(region, event, context), unanswered_create=True)
     return raw_id
 
 

@@ -370,14 +370,24 @@ def withdraw(
     *,
     legacy: Declaration | None = None,
     failed_request_id: str | None = None,
+    unanswered_create: bool = False,
 ) -> None:
     """Withdraw this resource's declaration from the region; the last one out removes or restores.
     `legacy`: what a resource created before the ledger declared (from its physical id and properties);
-    `failed_request_id`: this is the rollback Delete of that failed Create, which undoes only its own."""
+    `failed_request_id`: this is the rollback Delete of that failed Create, which undoes only its own;
+    `unanswered_create`: the Delete of a Create whose answer CloudFormation never had (it stopped waiting,
+    and sends an id of its own): whatever that Create recorded is undone, and withdrawn under its id."""
     region = request.region
     with holding(region, request.holder, request.budget, function_region=request.function_region) as held:
         view, fence = held.view, held.fence
         own = view.own if view.own is None or not view.own.withdrawn else None
+        if unanswered_create:
+            if own is None:
+                logger.info(
+                    "Nothing to undo: the unanswered Create recorded nothing", extra={"region": region}
+                )
+                return
+            failed_request_id = own.request_id
         if view.own_unreadable is not None:
             logger.warning(
                 "Delete: this resource's own ledger entry cannot be read, so what it declared is unknown: "

@@ -458,6 +458,31 @@ class TestLostAnswersAndFences:
         assert clock.offset == waited, "the rollback did not wait for the busy region"
         assert list(withdrawals().values()) == [failed["PhysicalResourceId"].rsplit(":", 1)[1]]
 
+    def test_the_delete_of_a_create_whose_answer_cloudformation_never_had_undoes_it(
+        self, cfn: CloudFormation
+    ) -> None:
+        """The Create declared and wrote, but its answer never reached CloudFormation: CloudFormation stopped
+        waiting and deletes the resource under an id of its own making."""
+        team_a = create_stack("team-a")
+        create = for_stack(cfn, team_a).event("Create", V1)
+        assert answer_of(cfn, create)["Status"] == "SUCCESS"  # the answer that CloudFormation never read
+        made_up = "team-a-Override-1QW2E3R4T5Y6"
+        rollback = for_stack(cfn, team_a).send("Delete", V1, physical_id=made_up).answer
+        assert (rollback["Status"], rollback["PhysicalResourceId"]) == ("SUCCESS", made_up)
+        assert (override(), declarations_of()) == (None, {})
+        assert withdrawals() == {declaration_name(team_a): create["RequestId"]}, (
+            "a late delivery changes nothing"
+        )
+
+    def test_the_delete_of_an_unanswered_create_that_recorded_nothing_changes_nothing(
+        self, cfn: CloudFormation
+    ) -> None:
+        team_b = create_stack("team-b")
+        for_stack(cfn, team_b).send("Create", V1)
+        other = for_stack(cfn, create_stack("team-a")).send("Delete", V1, physical_id="made-up").answer
+        assert other["Status"] == "SUCCESS"
+        assert (override(), list(declarations_of())) == (RSA4096, [declaration_name(team_b)])
+
     def test_old_withdrawals_go_with_the_next_event_in_the_region(self, cfn: CloudFormation) -> None:
         """A withdrawal only has to outlive every delivery of its failed Create that could still act."""
         now = time.time()
