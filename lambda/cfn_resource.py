@@ -219,6 +219,13 @@ class SafeCfnResource(CfnResource):
         self.Status, self.Reason, self.PhysicalResourceId, self.Data = FAILED, reason, physical_id, {}
         self._send(FAILED, reason)
 
+    def leave_the_answer(self, why: str) -> None:
+        """Answer nothing, the timer included: another delivery of the same request is doing the work and
+        will answer. Two answers to one request could disagree, and CloudFormation takes the first."""
+        with self._answer_lock:
+            self._answered = True
+        logger.warning(f"No answer from this delivery: {why}")
+
     def seconds_until_timeout_answer(self) -> float:
         """Time left before the timer answers FAILED (infinite when the invocation has no deadline); none
         once CloudFormation was answered: nothing may be written after the answer."""

@@ -8,9 +8,10 @@ read, decide, fence, write, release) is `protocol`; decisions live in `override`
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -153,7 +154,25 @@ def _legacy_declaration(event: Mapping[str, Any], physical_id: PhysicalId | None
     )
 
 
+def _answered_by_the_holder(
+    function: Callable[[dict[str, Any], Any], str],
+) -> Callable[[dict[str, Any], Any], str]:
+    """Another delivery of the same request holding the region's lock does the work and answers: this
+    one must not answer (FAILED, nothing changed) while that one writes."""
+
+    @functools.wraps(function)
+    def leaving_the_answer(event: dict[str, Any], context: Any) -> str:
+        try:
+            return function(event, context)
+        except ledger.AnotherDeliveryHolds as holds:
+            helper.leave_the_answer(str(holds))
+            raise
+
+    return leaving_the_answer
+
+
 @helper.create
+@_answered_by_the_holder
 def create(event: dict[str, Any], context: Any) -> str:
     progress = protocol.Progress()
     try:
@@ -172,6 +191,7 @@ def create(event: dict[str, Any], context: Any) -> str:
 
 
 @helper.update
+@_answered_by_the_holder
 def update(event: dict[str, Any], context: Any) -> str:
     properties = _parsed_properties(event)
     existing = PhysicalId.parse(event.get("PhysicalResourceId"))
@@ -206,6 +226,7 @@ def _release_an_abandoned_region(
 
 
 @helper.delete
+@_answered_by_the_holder
 def delete(event: dict[str, Any], context: Any) -> str:
     raw_id = str(event.get("PhysicalResourceId") or "")
     physical_id = PhysicalId.parse(raw_id)

@@ -57,6 +57,10 @@ class RegionBusy(RuntimeError):
     """Another event held the region's lock for longer than this one could wait."""
 
 
+class AnotherDeliveryHolds(RegionBusy):
+    """Another delivery of this very request holds the region's lock: that one answers CloudFormation."""
+
+
 class Clock(Protocol):
     def time(self) -> float: ...
     def sleep(self, seconds: float) -> None: ...
@@ -192,13 +196,19 @@ class RegionLock:
                 logger.info("The region lock's take had landed", extra={"region": self.region})
                 self._held(decision.generation, state)
                 return
+            same_request = False
             if isinstance(decision, TakeLock):
                 if self._take(ssm, decision, state):
                     return
                 reason = "taken by another event a moment ago"
             else:
                 reason = decision.reason
+                same_request = (
+                    decision.holder is not None and decision.holder.request_id == self.holder.request_id
+                )
             if self.clock.time() + pause > self.give_up_at:
+                if same_request:
+                    raise AnotherDeliveryHolds(f"Another delivery of this request holds the lock ({reason})")
                 raise RegionBusy(
                     f"Another change to the RDS default CA of {self.region} is in progress ({reason}) and "
                     "did not end in time. Nothing was changed: retry the deployment."

@@ -400,6 +400,8 @@ class AlreadyHeld:
 @dataclass(frozen=True)
 class WaitForLock:
     reason: str
+    holder: LockHolder | None = None
+    """The lease's holder, when it can be read."""
 
 
 def decide_lock(state: LockState, me: LockHolder, now: float) -> TakeLock | AlreadyHeld | WaitForLock:
@@ -418,7 +420,7 @@ def decide_lock(state: LockState, me: LockHolder, now: float) -> TakeLock | Alre
         return AlreadyHeld(top)
     if generation.expires_at <= now:
         return TakeLock(top + 1, f"taking over from {generation.describe()}: its lease ended")
-    return WaitForLock(f"held by {generation.describe()}")
+    return WaitForLock(f"held by {generation.describe()}", generation.holder)
 
 
 def generations_to_forget(state: LockState, now: float) -> tuple[int, ...]:
