@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,7 @@ from rds_override_ledger.declarations import (
     LockState,
     StackRef,
     TakeLock,
+    WaitForLock,
     decide_lock,
     free_lock_value,
     generations_to_forget,
@@ -196,27 +197,33 @@ class RegionLock:
                 logger.info("The region lock's take had landed", extra={"region": self.region})
                 self._held(decision.generation, state)
                 return
-            same_request = False
-            if isinstance(decision, TakeLock):
-                if self._take(ssm, decision, state):
-                    return
-                reason = "taken by another event a moment ago"
-            else:
-                reason = decision.reason
-                same_request = (
-                    decision.holder is not None and decision.holder.request_id == self.holder.request_id
-                )
+            if isinstance(decision, TakeLock) and self._take(ssm, decision, state):
+                return
             if self.clock.time() + pause > self.give_up_at:
-                if same_request:
-                    raise AnotherDeliveryHolds(f"Another delivery of this request holds the lock ({reason})")
-                raise RegionBusy(
-                    f"Another change to the RDS default CA of {self.region} is in progress ({reason}) and "
-                    "did not end in time. Nothing was changed: retry the deployment."
-                )
+                if isinstance(decision, TakeLock):
+                    # The take was refused: who holds it now tells whether to answer at all (below).
+                    state = read_lock(self.region)
+                    decision = decide_lock(state, self.holder, self.clock.time())
+                    if isinstance(decision, AlreadyHeld):
+                        self._held(decision.generation, state)
+                        return
+                self._give_up(decision)
             # Jittered, and never past the budget: the time kept for the work stays kept.
             jittered = pause * (0.5 + random.random())  # noqa: S311 - jitter, not a secret  # nosec B311
             self.clock.sleep(min(jittered, self.give_up_at - self.clock.time()))
             pause = min(pause * 2, LOCK_LONGEST_PAUSE_SECONDS)
+
+    def _give_up(self, decision: TakeLock | WaitForLock) -> NoReturn:
+        if isinstance(decision, WaitForLock):
+            reason = decision.reason
+            if decision.holder is not None and decision.holder.request_id == self.holder.request_id:
+                raise AnotherDeliveryHolds(f"Another delivery of this request holds the lock ({reason})")
+        else:
+            reason = "taken by another event a moment ago"
+        raise RegionBusy(
+            f"Another change to the RDS default CA of {self.region} is in progress ({reason}) and "
+            "did not end in time. Nothing was changed: retry the deployment."
+        )
 
     def _take(self, ssm: SSMClient, decision: TakeLock, state: LockState) -> bool:
         if decision.reason != "free":

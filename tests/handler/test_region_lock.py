@@ -195,15 +195,46 @@ class TestWaiting:
     def test_a_held_lock_is_waited_for_until_the_budget_then_busy(self, ssm: Any) -> None:
         clock = FakeClock()
         region_lock(holder("holder"), clock, time_left=900.0).acquire()
-        waiter = region_lock(holder("waiter"), clock, time_left=100.0)
+        waiter = region_lock(holder("waiter", request="r-2"), clock, time_left=100.0)
         with pytest.raises(ledger.RegionBusy) as busy:
             waiter.acquire()
+        assert not isinstance(busy.value, ledger.AnotherDeliveryHolds)
         waited = clock.now - T0
         # The budget (time left less 60 s for the work) is used, never exceeded by a pause.
         assert 40.0 - ledger.LOCK_LONGEST_PAUSE_SECONDS * 1.5 < waited <= 40.0
         assert "stack holder, resource Override, request r-1" in str(busy.value)
         assert "Nothing was changed" in str(busy.value)
         assert waiter.generation is None
+
+    def test_a_delivery_waiting_for_another_delivery_of_its_request_leaves_it_the_answer(
+        self, ssm: Any
+    ) -> None:
+        """Two deliveries of one request: the one that gives up must not answer FAILED (nothing changed)
+        while the other writes. It says so, and the handler sends no answer."""
+        clock = FakeClock()
+        first = LockHolder(holder("a").stack_id, "Override", "r-1", "invocation-1")
+        second = LockHolder(holder("a").stack_id, "Override", "r-1", "invocation-2")
+        region_lock(first, clock, time_left=900.0).acquire()
+        with pytest.raises(ledger.AnotherDeliveryHolds):
+            region_lock(second, clock, time_left=100.0).acquire()
+
+    def test_a_take_lost_at_the_end_of_the_budget_is_told_apart_by_a_last_read(
+        self, ssm: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The take is refused when the budget has run out: one more read says who took it."""
+        first = LockHolder(holder("a").stack_id, "Override", "r-1", "invocation-1")
+        second = LockHolder(holder("a").stack_id, "Override", "r-1", "invocation-2")
+        clock = FakeClock()
+        late = region_lock(second, clock, budget=0.0)
+        take = late._take
+
+        def first_takes_it_a_moment_before(ssm_client: Any, decision: Any, state: Any) -> bool:
+            region_lock(first, clock, time_left=900.0).acquire()
+            return take(ssm_client, decision, state)
+
+        monkeypatch.setattr(late, "_take", first_takes_it_a_moment_before)
+        with pytest.raises(ledger.AnotherDeliveryHolds):
+            late.acquire()
 
     def test_pauses_grow_from_the_first_to_the_longest(self, ssm: Any) -> None:
         clock = FakeClock()
