@@ -33,6 +33,7 @@ from override import (
     iso8601,
     parse_boolean,
     parse_properties,
+    signed_at,
     stack_digest,
 )
 from rds_override_ledger.declarations import Declaration, WriteState
@@ -101,6 +102,7 @@ def _request(region: str, event: Mapping[str, Any], context: Any) -> protocol.Re
             cloudformation_deadline=deadline.timestamp() if deadline else None,
         ),
         function_region=FUNCTION_REGION,
+        signed_at=signed_at(str(event.get("ResponseURL", ""))),
     )
 
 

@@ -185,21 +185,26 @@ def failed_create_physical_id(request_id: str) -> str:
     return str(FailedCreateId(request_id))
 
 
+def signed_at(response_url: str) -> datetime | None:
+    """When CloudFormation signed the request's presigned ResponseURL (SigV4 `X-Amz-Date`): when it sent
+    the request. None for the SigV2 form, which does not say."""
+    signed = _first(parse_qs(urlsplit(response_url).query), "X-Amz-Date")
+    try:
+        return datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if signed else None
+    except ValueError:
+        return None
+
+
 def answer_deadline(response_url: str, service_timeout: Any) -> datetime | None:
     """When CloudFormation stops waiting for the answer to the request `response_url` was made for, read
     from the presigned URL itself (no call): SigV4 signs it at `X-Amz-Date`, and CloudFormation waits
     `ServiceTimeout` from then; both forms say when the URL itself expires. None when it cannot tell."""
     query = parse_qs(urlsplit(response_url).query)
     deadlines = []
-    if signed := _first(query, "X-Amz-Date"):
-        try:
-            signed_at = datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        except ValueError:
-            signed_at = None
-        if signed_at is not None:
-            deadlines.append(signed_at + timedelta(seconds=_service_timeout_seconds(service_timeout)))
-            if (valid_for := _first(query, "X-Amz-Expires")) and valid_for.isdigit():
-                deadlines.append(signed_at + timedelta(seconds=int(valid_for)))
+    if (signed := signed_at(response_url)) is not None:
+        deadlines.append(signed + timedelta(seconds=_service_timeout_seconds(service_timeout)))
+        if (valid_for := _first(query, "X-Amz-Expires")) and valid_for.isdigit():
+            deadlines.append(signed + timedelta(seconds=int(valid_for)))
     if (expires := _first(query, "Expires")) and expires.isdigit():
         deadlines.append(datetime.fromtimestamp(int(expires), UTC))
     return min(deadlines, default=None)

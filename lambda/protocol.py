@@ -259,6 +259,11 @@ def declare(
                     f"This Create was already rolled back (its Delete ran at {own.updated_at}): it is a late "
                     "or repeated delivery, and changes nothing."
                 )
+            if request.sent_before(own.updated_at):
+                raise ObsoleteEvent(
+                    f"This request was sent before its resource was deleted (at {own.updated_at}): it is a "
+                    "late or repeated delivery, and changes nothing."
+                )
             own = None  # the withdrawal of an earlier resource of the same name: no declaration
         if view.own_unreadable is not None:
             logger.warning("Replacing this resource's own unreadable ledger entry", extra={"region": region})
@@ -346,9 +351,15 @@ class Request:
     holder: LockHolder
     budget: Budget
     function_region: str
+    signed_at: datetime | None = None
+    """When CloudFormation sent the request (its ResponseURL's signing time), when it says."""
 
     def now(self) -> str:
         return iso8601(datetime.fromtimestamp(self.budget.clock.time(), UTC))
+
+    def sent_before(self, moment: str) -> bool:
+        """Whether the request was sent no later than `moment` (a ledger time, to the second)."""
+        return self.signed_at is not None and iso8601(self.signed_at) <= moment
 
     def withdrawal(self, failed_request_id: str) -> Declaration:
         """What the rollback Delete of a failed Create leaves: no declaration, only the mark that stops a
@@ -381,6 +392,14 @@ def withdraw(
     with holding(region, request.holder, request.budget, function_region=request.function_region) as held:
         view, fence = held.view, held.fence
         own = view.own if view.own is None or not view.own.withdrawn else None
+        if (
+            view.own is not None
+            and view.own.withdrawn
+            and failed_request_id is None
+            and not unanswered_create
+        ):
+            logger.info("Nothing to undo: this resource was withdrawn already", extra={"region": region})
+            return
         if unanswered_create:
             if own is None:
                 logger.info(
@@ -449,12 +468,10 @@ def withdraw(
             fence.check(f"restore the RDS default CA {plan.restore_to}")
             rds.set_override(region, plan.restore_to)
         done = "Nothing was changed." if plan.action is DeleteAction.LEAVE else f"RDS: {plan.reason}."
-        if failed_request_id is not None:
-            fence.check("record the failed Create's withdrawal", done=done)
-            ledger.record(region, request.withdrawal(failed_request_id))
-        elif own is not None:
-            fence.check("remove this resource's declaration", done=done)
-            ledger.forget(region, own.name)
+        # Not deleted but withdrawn: a late or repeated delivery of a request sent before this Delete (the
+        # Create's, an Update's) finds the withdrawal and changes nothing. It goes when it is old enough.
+        fence.check("withdraw this resource's declaration", done=done)
+        ledger.record(region, request.withdrawal(failed_request_id or request.holder.request_id))
 
 
 def withdraw_unchanged(request: Request, failed_request_id: str) -> None:

@@ -23,7 +23,7 @@ READ = ApiCall("SSM", "GetParametersByPath")  # the declarations, once the lock 
 RECORD = ApiCall("SSM", "PutParameter")
 DESCRIBE = ApiCall("RDS", "DescribeCertificates")
 MODIFY = ApiCall("RDS", "ModifyCertificates")
-FORGET = ApiCall("SSM", "DeleteParameter")
+WITHDRAW = ApiCall("SSM", "PutParameter")  # the declaration replaced by its withdrawal
 UNLOCK = ApiCall("SSM", "PutParameter")  # create-only: the next generation, free
 STACK = ApiCall("CloudFormation", "DescribeStacks")
 
@@ -55,9 +55,9 @@ def test_the_calls_of_each_request(cloud: LocalCloud, recorder: ApiCallRecorder)
         "an unchanged declaration writes nothing"
     )
     team_b.send("Delete", settings.V1, physical_id=team_b_id, env=env)
-    assert recorder.take() == [READ_LOCK, LOCK, READ, STACK, FORGET, UNLOCK], "team-a still declares it"
+    assert recorder.take() == [READ_LOCK, LOCK, READ, STACK, WITHDRAW, UNLOCK], "team-a still declares it"
     team_a.send("Delete", settings.V1, physical_id=created["PhysicalResourceId"], env=env)
-    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, MODIFY, FORGET, UNLOCK]
+    assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, MODIFY, WITHDRAW, UNLOCK]
     updated = team_a.send("Create", settings.V1, env=env).answer
     team_a.send(
         "Update", settings.V2, physical_id=updated["PhysicalResourceId"], old_properties=settings.V1, env=env

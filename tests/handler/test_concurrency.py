@@ -39,7 +39,8 @@ def ledger(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
         .get_paginator("get_parameters_by_path")
         .paginate(Path="/rds-certificate-override/declarations", Recursive=True)
     )
-    return {p["Name"]: json.loads(p["Value"]) for page in pages for p in page["Parameters"]}
+    entries = {p["Name"]: json.loads(p["Value"]) for page in pages for p in page["Parameters"]}
+    return {name: value for name, value in entries.items() if value["State"] != "withdrawn"}
 
 
 def standing_override(cloud: LocalCloud) -> str | None:

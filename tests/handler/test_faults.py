@@ -283,7 +283,12 @@ def test_the_same_create_delivered_twice_to_cold_instances_keeps_the_override(st
     assert stack.default_ca().certificate == "rds-ca-rsa4096-g1"
 
 
-def test_a_placeholder_delete_while_a_create_is_in_flight_removes_nothing(stack: LocalCloud) -> None:
+def test_a_placeholder_delete_while_a_create_is_in_flight_waits_for_it_and_undoes_it(
+    stack: LocalCloud,
+) -> None:
+    """CloudFormation stopped waiting for the Create and deletes the resource under an id of its own: the
+    Create may still write. The Delete waits for the region's lock, which the Create holds, then undoes
+    what the Create did: CloudFormation will never hold this resource as created."""
     emulator.inject_delay("DescribeCertificates", 2.0)  # the Create's first call
     created: list[Invocation] = []
     create = threading.Thread(target=lambda: created.append(stack.demo_stack.send("Create", V1)))
@@ -293,4 +298,4 @@ def test_a_placeholder_delete_while_a_create_is_in_flight_removes_nothing(stack:
     create.join()
     assert assert_answered_without_leaking(stack, deleted)["Status"] == "SUCCESS"
     assert assert_answered_without_leaking(stack, created[0])["Status"] == "SUCCESS"
-    assert stack.default_ca().certificate == "rds-ca-rsa4096-g1"
+    assert stack.default_ca().certificate == "rds-ca-rsa2048-g1", "the system default: the override is gone"

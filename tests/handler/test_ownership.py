@@ -86,18 +86,35 @@ class TestTheLedger:
     def test_a_delete_withdraws_the_declaration_and_the_lock_is_released(self, cfn: CloudFormation) -> None:
         team_a = create_stack("team-a")
         physical_id = for_stack(cfn, team_a).send("Create", V1).answer["PhysicalResourceId"]
-        assert (
-            for_stack(cfn, team_a).send("Delete", V1, physical_id=physical_id).answer["Status"] == "SUCCESS"
-        )
+        deleted = for_stack(cfn, team_a).send("Delete", V1, physical_id=physical_id).answer
+        assert deleted["Status"] == "SUCCESS"
         assert ledger() == {}
         assert override() is None
         assert lock_is_free(), "the region lock must be released"
         names = [
             p["Name"] for p in boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"]
         ]
-        assert sorted(names) == [lock_name(generation) for generation in (1, 2, 3, 4)], (
-            "only the lock's generations are left, each event's lease and the free one after it"
+        assert sorted(names) == sorted([declaration_name(team_a), *(lock_name(g) for g in (1, 2, 3, 4))]), (
+            "the lock's generations (each event's lease and the free one after it) and the withdrawal"
         )
+        assert withdrawals() == {declaration_name(team_a): deleted["RequestId"]}, (
+            "a late delivery of a request sent before the Delete finds it and changes nothing"
+        )
+
+    def test_a_create_delivered_again_after_its_resource_was_deleted_changes_nothing(
+        self, cfn: CloudFormation
+    ) -> None:
+        """Lambda delivers the Create again (at least once) after CloudFormation created and deleted the
+        resource, within the Create's time: it must not declare for a resource that is gone (explorer)."""
+        team_a = create_stack("team-a")
+        create = for_stack(cfn, team_a).event("Create", V1)
+        physical_id = cfn.deliver(create).answer["PhysicalResourceId"]
+        for_stack(cfn, team_a).send("Delete", V1, physical_id=physical_id)
+        index.helper._answers.clear()  # a cold instance
+        again = cfn.deliver(create).answer
+        assert again["Status"] == "FAILED"
+        assert "sent before its resource was deleted" in again["Reason"]
+        assert (override(), ledger()) == (None, {})
 
     def test_an_update_records_the_new_ca_and_keeps_what_stood_before(self, cfn: CloudFormation) -> None:
         emulator.set_override(ACCOUNT, REGION, RSA2048)
