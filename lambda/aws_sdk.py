@@ -13,18 +13,37 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-_ATTEMPTS = 5
+ATTEMPTS = 5
 _CONNECT_TIMEOUT = 3
 _READ_TIMEOUT = 5
 # Standard mode sleeps at most 1, 2, 4 then 8 s between attempts (jittered exponential backoff, base 2).
-_BACKOFF_SECONDS = 1 + 2 + 4 + 8
-WORST_CASE_CALL_SECONDS = _ATTEMPTS * (_CONNECT_TIMEOUT + _READ_TIMEOUT) + _BACKOFF_SECONDS
+_LONGEST_BACKOFF_SECONDS = 20
 
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
-    connect_timeout=_CONNECT_TIMEOUT,
-    read_timeout=_READ_TIMEOUT,
-)
+
+def worst_case_seconds(attempts: int) -> float:
+    """How long one call of `attempts` attempts can take: each attempt's timeouts, and the backoff between."""
+    backoff: int = sum(min(2**retry, _LONGEST_BACKOFF_SECONDS) for retry in range(attempts - 1))
+    return attempts * (_CONNECT_TIMEOUT + _READ_TIMEOUT) + backoff
+
+
+WORST_CASE_CALL_SECONDS = worst_case_seconds(ATTEMPTS)
+
+
+def attempts_within(seconds: float) -> int:
+    """The most attempts (up to the configured 5) of one call that surely end within `seconds`: a write
+    near its deadline is still made, with fewer retries, rather than not at all or too late. 0: none."""
+    return max((n for n in range(ATTEMPTS + 1) if worst_case_seconds(n) <= seconds), default=0)
+
+
+def _config(attempts: int) -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        connect_timeout=_CONNECT_TIMEOUT,
+        read_timeout=_READ_TIMEOUT,
+    )
+
+
+CLIENT_CONFIG = _config(ATTEMPTS)
 
 
 @functools.cache
@@ -33,9 +52,15 @@ def session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
+def client(service: str, region: str, attempts: int = ATTEMPTS) -> Any:
+    """The client of a service in a region; `attempts` fewer than 5 for a write the deadline bounds."""
+    return _client(service, region, attempts)
+
+
 @functools.cache
-def client(service: str, region: str) -> Any:
-    return session().client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+def _client(service: str, region: str, attempts: int) -> Any:
+    config = CLIENT_CONFIG if attempts == ATTEMPTS else _config(attempts)
+    return session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
 
 
 @functools.cache

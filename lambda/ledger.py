@@ -79,8 +79,8 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _ssm(region: str) -> SSMClient:
-    return cast("SSMClient", aws_sdk.client("ssm", region))
+def _ssm(region: str, attempts: int = aws_sdk.ATTEMPTS) -> SSMClient:
+    return cast("SSMClient", aws_sdk.client("ssm", region, attempts))
 
 
 def read_lock(region: str) -> LockState:
@@ -107,13 +107,15 @@ def read_entry(region: str, name: str) -> str | None:
     )
 
 
-def record(region: str, declaration: Declaration, *, first: bool = False) -> None:
+def record(
+    region: str, declaration: Declaration, *, first: bool = False, attempts: int = aws_sdk.ATTEMPTS
+) -> None:
     """Write the declaration. `first`: a create-only write, refused (ParameterAlreadyExists) when an entry
     appeared since the ledger was read, such as the withdrawal of a rollback Delete that needs no lock. A
     refusal of this very value (the SDK retried a write whose answer was lost) is no refusal."""
     value = declaration.to_json()
     try:
-        _put(_ssm(region), declaration.name, value, overwrite=not first)
+        _put(_ssm(region, attempts), declaration.name, value, overwrite=not first)
     except ClientError as error:
         if not (
             first
@@ -128,15 +130,15 @@ def _put(ssm: SSMClient, name: str, value: str, *, overwrite: bool) -> None:
     ssm.put_parameter(Name=name, Value=value, Type="String", Tier="Standard", Overwrite=overwrite)
 
 
-def forget_all(region: str, names: Sequence[str]) -> None:
+def forget_all(region: str, names: Sequence[str], *, attempts: int = aws_sdk.ATTEMPTS) -> None:
     """Delete entries that are of no use any more (old lock generations, old withdrawals), 10 a call."""
-    ssm = _ssm(region)
+    ssm = _ssm(region, attempts)
     for start in range(0, len(names), 10):
         ssm.delete_parameters(Names=list(names[start : start + 10]))
 
 
-def forget(region: str, name: str) -> None:
-    ssm = _ssm(region)
+def forget(region: str, name: str, *, attempts: int = aws_sdk.ATTEMPTS) -> None:
+    ssm = _ssm(region, attempts)
     with suppress(ssm.exceptions.ParameterNotFound):
         ssm.delete_parameter(Name=name)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 import aws_sdk
 import ledger
@@ -58,7 +58,8 @@ from rds_override_ledger.declarations import (
 # A child of the handler's Powertools logger: same JSON, same keys.
 logger = logging.getLogger("rds-certificate-override.protocol")
 
-# Waiting for the region's lock stops in time for one write (with its retries) and the few reads before it.
+# Waiting for the region's lock stops in time for one write with all its retries and the reads before it;
+# later writes are fenced (`Fence.check`), with as many retries as their time left allows.
 READS_BEFORE_THE_WRITE_SECONDS = 5.0
 _TIME_KEPT_FOR_THE_WORK_SECONDS = aws_sdk.WORST_CASE_CALL_SECONDS + READS_BEFORE_THE_WRITE_SECONDS
 # A lease ends this long after its holder's deadline: past its timer's answer and Lambda stopping it, with
@@ -107,13 +108,16 @@ class Fence:
     region: str
     budget: Budget
 
-    def check(self, what: str, *, done: str = "Nothing was changed.") -> None:
-        """Raise FenceClosed unless `what` (a write) can finish, retries included, before the deadline.
-        `done` says what this request has changed already, for the answer's Reason."""
-        if self.budget.seconds_left() < aws_sdk.WORST_CASE_CALL_SECONDS:
+    def check(self, what: str, *, done: str = "Nothing was changed.") -> int:
+        """How many attempts the write `what` may make: as many as surely end before the deadline. Raises
+        FenceClosed when not even one does. `done` says what this request has changed already, for the
+        answer's Reason."""
+        attempts = aws_sdk.attempts_within(self.budget.seconds_left())
+        if attempts < 1:
             raise FenceClosed(
                 f"Too little time left to {what} in {self.region} before the answer is due. {done}"
             )
+        return attempts
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,8 @@ def _forget_old_withdrawals(
     if not (old := withdrawals_to_forget(declarations, budget.clock.time())):
         return
     try:
-        fence.check("forget old withdrawals")
-        ledger.forget_all(region, old)
+        attempts = fence.check("forget old withdrawals")
+        ledger.forget_all(region, old, attempts=attempts)
     except (FenceClosed, ClientError) as error:
         logger.warning(
             "Old withdrawals were left for a later event", extra={"region": region, "error": str(error)}
@@ -226,8 +230,8 @@ class _Liveness:
             "Removing a stale declaration: its stack is gone",
             extra={"region": self._region, "declaration": declaration.name, "holder": declaration.holder},
         )
-        self._fence.check("remove a stale declaration")
-        ledger.forget(self._region, declaration.name)
+        attempts = self._fence.check("remove a stale declaration")
+        ledger.forget(self._region, declaration.name, attempts=attempts)
 
 
 @dataclass(frozen=True)
@@ -306,19 +310,21 @@ def declare(
         declaration.to_json()  # refuses a value too large for SSM before anything is written
         if own is None or not own.same_declaration(declaration):
             # Intent before effect: a Delete always finds what this request may have written to RDS.
-            fence.check(f"record the declaration of {chosen.identifier}")
+            attempts = fence.check(f"record the declaration of {chosen.identifier}")
             if progress is not None:
                 progress.may_have_changed = True
-            _record_intent(region, declaration, first=view.own is None and view.own_unreadable is None)
+            first = view.own is None and view.own_unreadable is None
+            _record_intent(region, declaration, first=first, attempts=attempts)
         if write:
             recorded = f"Its declaration of {chosen.identifier} is recorded as pending; RDS was not changed."
-            fence.check(f"set the RDS default CA to {chosen.identifier}", done=recorded)
-            chosen = rds.set_override(region, chosen.identifier)
-            fence.check(
+            attempts = fence.check(f"set the RDS default CA to {chosen.identifier}", done=recorded)
+            chosen = rds.set_override(region, chosen.identifier, attempts=attempts)
+            attempts = fence.check(
                 "record the declaration as applied",
                 done=f"The RDS default CA of {region} is now {chosen.identifier}, recorded as pending.",
             )
-            ledger.record(region, replace(declaration, state=WriteState.APPLIED, updated_at=request.now()))
+            applied = replace(declaration, state=WriteState.APPLIED, updated_at=request.now())
+            ledger.record(region, applied, attempts=attempts)
             logger.info(
                 "Override set",
                 extra={"certificate": chosen.identifier, "region": region, "replaced": standing},
@@ -330,11 +336,11 @@ def declare(
     return Declared(chosen, previous)
 
 
-def _record_intent(region: str, declaration: Declaration, *, first: bool) -> None:
+def _record_intent(region: str, declaration: Declaration, *, first: bool, attempts: int) -> None:
     """A resource's first entry is written create-only: if a rollback Delete recorded its withdrawal since
     the ledger was read (it needs no lock), this Create is obsolete and must change nothing."""
     try:
-        ledger.record(region, declaration, first=first)
+        ledger.record(region, declaration, first=first, attempts=attempts)
     except ClientError as error:
         if first and ledger.error_code(error) == "ParameterAlreadyExists":
             raise ObsoleteEvent(
@@ -392,12 +398,8 @@ def withdraw(
     with holding(region, request.holder, request.budget, function_region=request.function_region) as held:
         view, fence = held.view, held.fence
         own = view.own if view.own is None or not view.own.withdrawn else None
-        if (
-            view.own is not None
-            and view.own.withdrawn
-            and failed_request_id is None
-            and not unanswered_create
-        ):
+        withdrawn = view.own if view.own is not None and view.own.withdrawn else None
+        if withdrawn and not unanswered_create and failed_request_id in (None, withdrawn.request_id):
             logger.info("Nothing to undo: this resource was withdrawn already", extra={"region": region})
             return
         if unanswered_create:
@@ -417,8 +419,8 @@ def withdraw(
                     "error": view.own_unreadable.error,
                 },
             )
-            fence.check("remove this resource's unreadable entry")
-            ledger.forget(region, view.own_unreadable.name)
+            attempts = fence.check("remove this resource's unreadable entry")
+            ledger.forget(region, view.own_unreadable.name, attempts=attempts)
             return
         if failed_request_id is not None and (own is None or own.request_id != failed_request_id):
             if own is not None:
@@ -428,8 +430,8 @@ def withdraw(
                 )
                 return
             logger.info("Nothing to undo: the failed Create recorded nothing", extra={"region": region})
-            fence.check("record the failed Create's withdrawal")
-            ledger.record(region, request.withdrawal(failed_request_id))
+            attempts = fence.check("record the failed Create's withdrawal")
+            ledger.record(region, request.withdrawal(failed_request_id), attempts=attempts)
             return
         declared = own or legacy
         if declared is None:
@@ -462,16 +464,17 @@ def withdraw(
         log = logger.warning if plan.warning or (keepers and co_declarer is None) else logger.info
         log(f"Delete: {plan.reason}", extra={"action": plan.action.value, "region": region})
         if plan.action is DeleteAction.REMOVE:
-            fence.check("remove the RDS default CA override")
-            rds.remove_override(region)
+            attempts = fence.check("remove the RDS default CA override")
+            rds.remove_override(region, attempts=attempts)
         elif plan.action is DeleteAction.RESTORE and plan.restore_to:
-            fence.check(f"restore the RDS default CA {plan.restore_to}")
-            rds.set_override(region, plan.restore_to)
+            attempts = fence.check(f"restore the RDS default CA {plan.restore_to}")
+            rds.set_override(region, plan.restore_to, attempts=attempts)
         done = "Nothing was changed." if plan.action is DeleteAction.LEAVE else f"RDS: {plan.reason}."
         # Not deleted but withdrawn: a late or repeated delivery of a request sent before this Delete (the
         # Create's, an Update's) finds the withdrawal and changes nothing. It goes when it is old enough.
-        fence.check("withdraw this resource's declaration", done=done)
-        ledger.record(region, request.withdrawal(failed_request_id or request.holder.request_id))
+        attempts = fence.check("withdraw this resource's declaration", done=done)
+        withdrawal = request.withdrawal(failed_request_id or request.holder.request_id)
+        ledger.record(region, withdrawal, attempts=attempts)
 
 
 def withdraw_unchanged(request: Request, failed_request_id: str) -> None:
@@ -482,6 +485,11 @@ def withdraw_unchanged(request: Request, failed_request_id: str) -> None:
         ledger.record(region, request.withdrawal(failed_request_id), first=True)
     except ClientError as error:
         if ledger.error_code(error) == "ParameterAlreadyExists":
+            if _is_withdrawal_of(
+                ledger.read_entry(region, request.withdrawal(failed_request_id).name), failed_request_id
+            ):
+                logger.info("Delete: the failed Create was withdrawn already", extra={"region": region})
+                return
             # An entry appeared: perhaps a later delivery of the same Create declared. Undo as for any Create.
             withdraw(request, failed_request_id=failed_request_id)
             return
@@ -489,8 +497,21 @@ def withdraw_unchanged(request: Request, failed_request_id: str) -> None:
             "Delete: the failed Create changed nothing, and its withdrawal could not be recorded",
             extra={"region": region, "error": ledger.error_code(error)},
         )
+    except BotoCoreError as error:  # the SDK gave up (timeouts, connections): the same, logged
+        logger.warning(
+            "Delete: the failed Create changed nothing, and its withdrawal could not be recorded",
+            extra={"region": region, "error": type(error).__name__},
+        )
     else:
         logger.info("Delete: the failed Create changed nothing", extra={"region": region})
+
+
+def _is_withdrawal_of(value: str | None, request_id: str) -> bool:
+    try:
+        entry = Declaration.from_json(value) if value is not None else None
+    except ValueError:
+        return False
+    return entry is not None and entry.withdrawn and entry.request_id == request_id
 
 
 def event_holder(event: Mapping[str, Any], invocation_id: str) -> LockHolder:

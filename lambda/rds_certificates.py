@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
 
-def _rds(region: str) -> RDSClient:
-    return cast("RDSClient", aws_sdk.client("rds", region))
+def _rds(region: str, attempts: int = aws_sdk.ATTEMPTS) -> RDSClient:
+    return cast("RDSClient", aws_sdk.client("rds", region, attempts))
 
 
 def describe_certificates(region: str) -> list[Certificate]:
@@ -21,10 +21,12 @@ def describe_certificates(region: str) -> list[Certificate]:
     return [Certificate.from_api(raw) for page in pages for raw in page.get("Certificates", [])]
 
 
-def set_override(region: str, certificate_identifier: str) -> Certificate:
-    response = _rds(region).modify_certificates(CertificateIdentifier=certificate_identifier)
+def set_override(
+    region: str, certificate_identifier: str, *, attempts: int = aws_sdk.ATTEMPTS
+) -> Certificate:
+    response = _rds(region, attempts).modify_certificates(CertificateIdentifier=certificate_identifier)
     return Certificate.from_api(response["Certificate"])
 
 
-def remove_override(region: str) -> None:
-    _rds(region).modify_certificates(RemoveCustomerOverride=True)
+def remove_override(region: str, *, attempts: int = aws_sdk.ATTEMPTS) -> None:
+    _rds(region, attempts).modify_certificates(RemoveCustomerOverride=True)

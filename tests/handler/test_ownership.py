@@ -147,7 +147,9 @@ class TestIntentBeforeEffect:
     ) -> None:
         """RDS applies the change but answers after the timer has answered FAILED."""
         emulator.set_override(ACCOUNT, REGION, RSA2048)
-        monkeypatch.setattr(aws_sdk, "WORST_CASE_CALL_SECONDS", 0.5)  # a short function, in a test
+        monkeypatch.setattr(
+            aws_sdk, "attempts_within", lambda seconds: int(seconds >= 0.5)
+        )  # a short function
         emulator.inject_delay("ModifyCertificates", 2.0)
         team_a = create_stack("team-a")
         restoring = {**V1, "RestorePreviousOnDelete": "true"}
@@ -168,7 +170,7 @@ class TestIntentBeforeEffect:
 
     def test_a_write_is_not_started_without_time_to_finish_it(self, cfn: CloudFormation) -> None:
         team_a = create_stack("team-a")
-        short = cfn_resource.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
+        short = cfn_resource.TIMEOUT_MARGIN_SECONDS + aws_sdk.worst_case_seconds(1) / 2
         cfn.function.timeout_s = short
         answer = for_stack(cfn, team_a).send("Create", V1).answer
         assert answer["Status"] == "FAILED"
@@ -182,7 +184,7 @@ class TestIntentBeforeEffect:
     def test_a_delete_does_not_start_a_write_without_time_to_finish_it(self, cfn: CloudFormation) -> None:
         team_a = create_stack("team-a")
         physical_id = for_stack(cfn, team_a).send("Create", V1).answer["PhysicalResourceId"]
-        cfn.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + aws_sdk.WORST_CASE_CALL_SECONDS / 2
+        cfn.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + aws_sdk.worst_case_seconds(1) / 2
         answer = for_stack(cfn, team_a).send("Delete", V1, physical_id=physical_id).answer
         assert answer["Status"] == "FAILED"
         assert "Too little time left" in answer["Reason"]
@@ -203,7 +205,7 @@ class TestIntentBeforeEffect:
         team_a = create_stack("team-a")
         physical_id = for_stack(cfn, team_a).send("Create", V1).answer["PhysicalResourceId"]
         moved = {**V1, "Region": OTHER_REGION}
-        monkeypatch.setattr(aws_sdk, "WORST_CASE_CALL_SECONDS", 0.5)
+        monkeypatch.setattr(aws_sdk, "attempts_within", lambda seconds: int(seconds >= 0.5))
         emulator.inject_delay("ModifyCertificates", 2.0, region=OTHER_REGION)
         cfn.function.timeout_s = cfn_resource.TIMEOUT_MARGIN_SECONDS + 1.0
         failed = (
