@@ -34,6 +34,7 @@ from override import (
     REGION,
     Certificate,
     DeleteAction,
+    DeletePlan,
     choose_certificate,
     current_override,
     iso8601,
@@ -58,10 +59,14 @@ from rds_override_ledger.declarations import (
 # A child of the handler's Powertools logger: same JSON, same keys.
 logger = logging.getLogger("rds-certificate-override.protocol")
 
-# Waiting for the region's lock stops in time for one write with all its retries and the reads before it;
-# later writes are fenced (`Fence.check`), with as many retries as their time left allows.
+# Waiting for the region's lock stops in time for the reads and a first write of three attempts (32 s, so
+# that a request CloudFormation waits 60 s for can still wait); every write is fenced (`Fence.check`), with
+# as many attempts as surely end before the deadline.
 READS_BEFORE_THE_WRITE_SECONDS = 5.0
-_TIME_KEPT_FOR_THE_WORK_SECONDS = aws_sdk.WORST_CASE_CALL_SECONDS + READS_BEFORE_THE_WRITE_SECONDS
+ATTEMPTS_KEPT_FOR_THE_FIRST_WRITE = 3
+TIME_KEPT_FOR_THE_WORK_SECONDS = (
+    aws_sdk.worst_case_seconds(ATTEMPTS_KEPT_FOR_THE_FIRST_WRITE) + READS_BEFORE_THE_WRITE_SECONDS
+)
 # A lease ends this long after its holder's deadline: past its timer's answer and Lambda stopping it, with
 # room for clocks that differ. Only then may another event take the lock over.
 LEASE_MARGIN_SECONDS = TIMEOUT_MARGIN_SECONDS + 10
@@ -120,6 +125,29 @@ class Fence:
         return attempts
 
 
+_REFUSALS = (
+    aws_answers.REGION_NOT_ENABLED_CODES | aws_answers.ACCESS_DENIED_CODES | {"ParameterLimitExceeded"}
+)
+
+
+class WriteFailed(RuntimeError):
+    """A write failed after the SDK's retries; the message says what remains of this request's work."""
+
+
+@contextmanager
+def _remains(what: str) -> Iterator[None]:
+    """A write that fails says, in the answer, what this request leaves behind (its lost answer may even
+    have landed): CloudFormation's FAILED must not read as 'nothing changed' when something did."""
+    try:
+        yield
+    except ClientError as error:
+        if ledger.error_code(error) in _REFUSALS:
+            raise  # refused, so not written: `_refusals_named` says so
+        raise WriteFailed(f"{error}. {what}") from error
+    except BotoCoreError as error:
+        raise WriteFailed(f"{error}. {what}") from error
+
+
 @dataclass(frozen=True)
 class Held:
     """What an event may use while it holds the region: the ledger as its resource sees it, and the fence."""
@@ -145,7 +173,7 @@ def holding(
         region,
         holder,
         deadline=now + time_left,
-        give_up_at=now + max(time_left - _TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0),
+        give_up_at=now + max(time_left - TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0),
         lease_margin=LEASE_MARGIN_SECONDS,
         clock=budget.clock,
     )
@@ -314,17 +342,25 @@ def declare(
             if progress is not None:
                 progress.may_have_changed = True
             first = view.own is None and view.own_unreadable is None
-            _record_intent(region, declaration, first=first, attempts=attempts)
+            with _remains(
+                f"Its declaration of {chosen.identifier} may remain recorded as pending; RDS was not changed."
+            ):
+                _record_intent(region, declaration, first=first, attempts=attempts)
         if write:
             recorded = f"Its declaration of {chosen.identifier} is recorded as pending; RDS was not changed."
             attempts = fence.check(f"set the RDS default CA to {chosen.identifier}", done=recorded)
-            chosen = rds.set_override(region, chosen.identifier, attempts=attempts)
+            with _remains(
+                f"Its declaration of {chosen.identifier} remains recorded as pending; the RDS default CA of "
+                f"{region} may or may not have changed (the rollback undoes what did)."
+            ):
+                chosen = rds.set_override(region, chosen.identifier, attempts=attempts)
+            now_standing = f"The RDS default CA of {region} is now {chosen.identifier}"
             attempts = fence.check(
-                "record the declaration as applied",
-                done=f"The RDS default CA of {region} is now {chosen.identifier}, recorded as pending.",
+                "record the declaration as applied", done=f"{now_standing}, recorded as pending."
             )
             applied = replace(declaration, state=WriteState.APPLIED, updated_at=request.now())
-            ledger.record(region, applied, attempts=attempts)
+            with _remains(f"{now_standing}; its declaration remains recorded as pending."):
+                ledger.record(region, applied, attempts=attempts)
             logger.info(
                 "Override set",
                 extra={"certificate": chosen.identifier, "region": region, "replaced": standing},
@@ -463,18 +499,27 @@ def withdraw(
         )
         log = logger.warning if plan.warning or (keepers and co_declarer is None) else logger.info
         log(f"Delete: {plan.reason}", extra={"action": plan.action.value, "region": region})
-        if plan.action is DeleteAction.REMOVE:
-            attempts = fence.check("remove the RDS default CA override")
-            rds.remove_override(region, attempts=attempts)
-        elif plan.action is DeleteAction.RESTORE and plan.restore_to:
-            attempts = fence.check(f"restore the RDS default CA {plan.restore_to}")
-            rds.set_override(region, plan.restore_to, attempts=attempts)
+        _undo(region, plan, fence)
         done = "Nothing was changed." if plan.action is DeleteAction.LEAVE else f"RDS: {plan.reason}."
         # Not deleted but withdrawn: a late or repeated delivery of a request sent before this Delete (the
         # Create's, an Update's) finds the withdrawal and changes nothing. It goes when it is old enough.
         attempts = fence.check("withdraw this resource's declaration", done=done)
         withdrawal = request.withdrawal(failed_request_id or request.holder.request_id)
-        ledger.record(region, withdrawal, attempts=attempts)
+        with _remains(f"{done} This resource's declaration remains recorded: retry the deletion."):
+            ledger.record(region, withdrawal, attempts=attempts)
+
+
+def _undo(region: str, plan: DeletePlan, fence: Fence) -> None:
+    """The RDS write of a Delete's plan, if any."""
+    unchanged = "This resource's declaration remains; the RDS default CA may or may not have changed."
+    if plan.action is DeleteAction.REMOVE:
+        attempts = fence.check("remove the RDS default CA override")
+        with _remains(unchanged):
+            rds.remove_override(region, attempts=attempts)
+    elif plan.action is DeleteAction.RESTORE and plan.restore_to:
+        attempts = fence.check(f"restore the RDS default CA {plan.restore_to}")
+        with _remains(unchanged):
+            rds.set_override(region, plan.restore_to, attempts=attempts)
 
 
 def withdraw_unchanged(request: Request, failed_request_id: str) -> None:

@@ -87,7 +87,7 @@ LISTED = (
     ("ledger.py", "self.clock.time() + pause > self.give_up_at", "False", "the wait budget ignored"),
     (
         "protocol.py",
-        "max(time_left - _TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0)",
+        "max(time_left - TIME_KEPT_FOR_THE_WORK_SECONDS, 0.0)",
         "time_left",
         "no time kept for the write",
     ),

@@ -380,7 +380,8 @@ class TestLockFaults:
         assert answer["Status"] == "FAILED"
         assert "did not end in time" in answer["Reason"] and "Nothing was changed" in answer["Reason"]
         time_left = settings.TIMEOUT_S - cfn_resource.TIMEOUT_MARGIN_SECONDS
-        budget = time_left - aws_sdk.WORST_CASE_CALL_SECONDS - protocol.READS_BEFORE_THE_WRITE_SECONDS
+        budget = time_left - protocol.TIME_KEPT_FOR_THE_WORK_SECONDS
+        assert protocol.TIME_KEPT_FOR_THE_WORK_SECONDS == 27.0 + 5.0, "three attempts of a write, and the reads"
         assert budget - 1.5 < clock.offset <= budget + 0.5
         assert override() is None
 
