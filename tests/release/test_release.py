@@ -83,41 +83,59 @@ def test_the_release_holds_what_users_install(release: Path) -> None:
     assert names == EXPECTED | {_zip_name(release)}
 
 
-def test_a_second_build_of_the_commit_elsewhere_is_byte_for_byte_the_same(
-    release: Path, tmp_path: Path
-) -> None:
-    # Another output and work directory, later, and one more file shipped (RELEASE_EXTRAS): nothing of the
-    # path or the time may reach the files, and the extra file joins them, its checksum with theirs.
-    extra = tmp_path / "member-role.yaml"
-    extra.write_text("AWSTemplateFormatVersion: '2010-09-09'\n")
-    out = tmp_path / "out"
-    result = subprocess.run(  # noqa: S603 - a fixed argv
-        [
-            sys.executable,
-            "tools/release.py",
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-            "--extra",
-            "member-roles.yaml",  # as make release ships it (RELEASE_EXTRAS)
-            "--extra",
-            str(extra),
-        ],
+def _release_from_a_clone(clone: Path, out: Path, *extras: str) -> dict[str, str]:
+    """A fresh clone of this commit at `clone`, with a virtual environment of its own, released into `out`
+    as `make release` there would (uv run sets VIRTUAL_ENV): returns SHA256SUMS as {name: digest}."""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH
         cwd=ROOT,
-        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    uv = str(ROOT / ".tools" / "bin" / "uv")
+    for argv, cwd in (
+        (["git", "clone", "--quiet", "--no-checkout", str(ROOT), str(clone)], ROOT),
+        (["git", "checkout", "--quiet", head], clone),
+        ([uv, "venv", "--quiet", "--python", sys.executable, str(clone / ".venv")], clone),
+    ):
+        subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, check=True)  # noqa: S603
+    env = ENV | {
+        "VIRTUAL_ENV": str(clone / ".venv"),
+        "UV": uv,
+        "PYTHONPATH": str(clone / "src"),  # the clone's operator package (stackset), not this checkout's
+    }
+    extra_args = [arg for extra in extras for arg in ("--extra", extra)]
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [sys.executable, "tools/release.py", "--out", str(out), *extra_args],
+        cwd=clone,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    first = {path.name: path.read_bytes() for path in release.iterdir()}
-    second = {path.name: path.read_bytes() for path in out.iterdir()}
-    assert second.pop(extra.name) == extra.read_bytes()
-    sums = second.pop("SHA256SUMS").decode().splitlines()
-    assert second == {name: data for name, data in first.items() if name != "SHA256SUMS"}
-    extra_line = f"{hashlib.sha256(extra.read_bytes()).hexdigest()}  {extra.name}"
-    assert sorted(sums) == sorted([*first["SHA256SUMS"].decode().splitlines(), extra_line])
+    lines = (out / "SHA256SUMS").read_text().splitlines()
+    return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines)}
+
+
+def test_two_clones_of_the_commit_in_different_folders_release_the_same_bytes(tmp_path: Path) -> None:
+    # Two clones whose paths differ in length, each with its own virtual environment (whose path a
+    # console script's shebang, and so a dist-info RECORD, would carry), two output folders, one more file
+    # shipped by the second (RELEASE_EXTRAS): nothing of the paths may reach the files, and the extra file
+    # joins them, its checksum with theirs.
+    extra = tmp_path / "member-role.yaml"
+    extra.write_text("AWSTemplateFormatVersion: '2010-09-09'\n")
+    first = _release_from_a_clone(tmp_path / "a", tmp_path / "out", "member-roles.yaml")
+    second = _release_from_a_clone(
+        tmp_path / "a-much-longer-folder" / "clone",
+        tmp_path / "elsewhere" / "release",
+        "member-roles.yaml",  # as make release ships it (RELEASE_EXTRAS)
+        str(extra),
+    )
+    assert second.pop(extra.name) == hashlib.sha256(extra.read_bytes()).hexdigest()
+    assert second == first
+    assert ZIP_PATTERN.fullmatch(next(name for name in first if name.endswith(".zip")))
 
 
 def test_an_extra_file_that_is_missing_stops_the_release_naming_it(tmp_path: Path) -> None:
