@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import re
 import sys
@@ -70,8 +71,17 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def version() -> str:
+    """The installed distribution's version (lambda/version.py's at build or install time)."""
+    try:
+        return importlib.metadata.version(PROGRAM)
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__)
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     status_parser = commands.add_parser(
@@ -338,11 +348,17 @@ def run_rotate(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-concurrent must be 1 or more, not {args.max_concurrent}")
     if args.yes and not args.apply:
         raise UsageError("--yes needs --apply (without --apply nothing is changed, nothing is asked)")
-    if args.apply and not args.yes and not sys.stdin.isatty():
-        raise UsageError("--apply without a terminal to confirm on: add --yes to apply without confirmation")
     if args.report is not None and not Path(args.report).resolve().parent.is_dir():
         raise UsageError(f"--report {args.report}: its directory does not exist")
     options = rotation.Options(when=rotation.When(args.when), no_restart=args.no_restart)
+    if args.apply and not args.yes and not sys.stdin.isatty():
+        refused = "--apply without a terminal to confirm on: add --yes to apply without confirmation"
+        if args.report:  # a pipeline that reads the report finds why nothing happened
+            report = rotation.Report(target=args.to, options=options, apply=True, confirmed=False)
+            report.refused = f"{refused} (nothing was read or changed)"
+            _write_report(args.report, report)
+            refused += f"; nothing was changed (the report in {args.report} says so)"
+        raise UsageError(refused)
     opened = _open_fleet(args, retries=ROTATE_RETRIES)
     if isinstance(opened, int):
         return opened
@@ -371,7 +387,8 @@ def _rotate(
     planned = rotation.counts(report.items)
     if args.apply and planned.databases:
         if not args.yes:
-            print(rotation.report_table(report), file=sys.stderr)
+            # The plan, then its counts once: as the question.
+            print(rotation.report_table(report, summary=False), file=sys.stderr)
             report.confirmed = confirm(f"{planned.sentence()}.")
             if not report.confirmed:
                 print(f"{PROGRAM} rotate: not confirmed: nothing changed", file=sys.stderr)

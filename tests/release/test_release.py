@@ -372,6 +372,10 @@ def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, t
         [command, "status", "--help"], env=env, capture_output=True, text=True, check=False
     )
     assert helped.returncode == 0 and "--organization" in helped.stdout, helped.stderr
+    versioned = subprocess.run(  # noqa: S603
+        [command, "--version"], env=env, capture_output=True, text=True, check=False
+    )
+    assert versioned.stdout == f"rds-certificate-override {__version__}\n", versioned.stderr
     refused = subprocess.run(  # noqa: S603
         [command, "status", "--regions", "eu-wst-9"], env=env, capture_output=True, text=True, check=False
     )
