@@ -53,8 +53,11 @@ STACK_NAME ?= rds-certificate-override
 	bench-rotate deploy deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles \
 	simulate-org mutate clean distclean
 
+# The descriptions start in one column, after the longest target name.
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} \
+		{name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1)} \
+		END {for (i = 1; i <= NR; i++) printf "  %-" width "s  %s\n", name[i], text[i]}'
 
 $(UV):
 	@echo "==> installing uv $(UV_VERSION) into .tools/"
