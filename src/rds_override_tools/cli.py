@@ -16,7 +16,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from rds_override_tools import aws, fleet, rotate_fleet, rotation, status
+from rds_override_tools import aws, fleet, regions, rotate_fleet, rotation, status
 
 if TYPE_CHECKING:
     from botocore.config import _RetryDict
@@ -33,6 +33,27 @@ def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _region_list(text: str) -> list[str]:
+    try:
+        return regions.parse_regions(text)
+    except regions.RegionListError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+class _Regions(argparse.Action):
+    """--regions R1,R2 or --regions "R1 R2" or --regions R1 R2: one list, in order, once each."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        lists = values if isinstance(values, list) else []
+        setattr(namespace, self.dest, list(dict.fromkeys(region for found in lists for region in found)))
+
+
 OU_ID = re.compile(r"(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})")
 
 
@@ -40,9 +61,12 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     """The options that choose accounts and regions, and how to reach them: the same for every command."""
     parser.add_argument(
         "--regions",
-        type=_comma_list,
-        metavar="R1,R2",
-        help="regions to read (default: every region each account has enabled, from EC2 DescribeRegions)",
+        type=_region_list,
+        nargs="+",
+        action=_Regions,
+        metavar="REGION",
+        help="regions to read, separated by commas or spaces (default: every region each account has "
+        "enabled, from EC2 DescribeRegions)",
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
@@ -194,9 +218,9 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--regions: no regions given")
 
 
-def _check_regions(session: botocore.session.Session, regions: list[str], partition: str) -> None:
-    known = session.get_available_regions("rds", partition)
-    unknown = [region for region in regions if region not in known]
+def _check_regions(requested: list[str], partition: str) -> None:
+    known = regions.rds_regions(partition)
+    unknown = [region for region in requested if region not in known]
     if unknown:
         raise UsageError(
             f"--regions: unknown in partition {partition}: {', '.join(unknown)} (known: {', '.join(known)})"
@@ -216,7 +240,7 @@ def _open_fleet(
                 "no region configured: set AWS_DEFAULT_REGION or a profile's region (for STS, EC2)"
             )
         if args.regions is not None:  # before any request: bad input reads nothing
-            _check_regions(session, args.regions, session.get_partition_for_region(home_region))
+            _check_regions(args.regions, session.get_partition_for_region(home_region))
         clients = aws.Clients(
             home_region=home_region,
             endpoint_url=args.endpoint_url,

@@ -46,6 +46,8 @@ def test_it_shows_the_command_and_a_report_with_every_finding() -> None:
     [
         (["--accounts", "2"], "--accounts 4 or more"),
         (["--regions", "eu-west-1,eu-wst-9"], "--regions eu-wst-9: not an RDS region of the aws partition"),
+        (["--regions", "eu-west-1 eu-wst-9"], "--regions eu-wst-9: not an RDS region of the aws partition"),
+        (["--regions", "eu-west-1;us-east-1"], "--regions: cannot read 'eu-west-1;us-east-1' as a region"),
     ],
 )
 def test_bad_input_is_refused_naming_the_option(args: list[str], message: str) -> None:

@@ -159,6 +159,30 @@ def test_an_extra_file_that_is_missing_stops_the_release_naming_it(tmp_path: Pat
     assert not (tmp_path / "out").exists()
 
 
+def test_a_region_list_it_cannot_read_stops_the_release_before_anything_is_built(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [
+            sys.executable,
+            "tools/release.py",
+            "--out",
+            str(tmp_path / "out"),
+            "--regions",
+            "eu-west-1;us-east-1",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "--regions: cannot read 'eu-west-1;us-east-1' as a region name: separate regions with" in (
+        result.stderr
+    )
+    assert "building" not in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_names_the_templates_reference_are_the_files_shipped(release: Path) -> None:
     code_uri = _template(release)["Resources"]["RdsCertificateOverrideFunction"]["Properties"]["CodeUri"]
     stackset_template = json.loads((release / "stackset-template.json").read_text())
