@@ -53,8 +53,11 @@ STACK_NAME ?= rds-certificate-override
 	bench-rotate deploy deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles \
 	simulate-org mutate clean distclean
 
+# The descriptions start in one column, after the longest target name.
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} \
+		{name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1)} \
+		END {for (i = 1; i <= NR; i++) printf "  %-" width "s  %s\n", name[i], text[i]}'
 
 $(UV):
 	@echo "==> installing uv $(UV_VERSION) into .tools/"
@@ -198,9 +201,15 @@ $(MEMBER_ROLES_DIR)/template.yaml: $(MEMBER_ROLES)
 member-roles: $(MEMBER_ROLES_DIR)/template.yaml ## Write dist/member-roles/template.yaml: the member accounts' roles for status and rotate
 	@echo "member roles: $<"
 
-# ACCOUNTS (50) accounts, each managing the first REGIONS (17) of the default regions: here REGIONS is a count.
-simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGIONS) and check it
-	$(RUN) python -m rds_override_local.simulate --accounts $(or $(ACCOUNTS),50) --regions $(or $(REGIONS),17)
+# ACCOUNTS (50) accounts, each managing the first REGION_COUNT (17) of the default regions. REGIONS is a list
+# everywhere (make stackset): a count given as REGIONS (its old meaning here) stops make before anything runs.
+ifneq ($(filter simulate-org,$(MAKECMDGOALS)),)
+ifneq ($(shell echo '$(REGIONS)' | grep -xE '[0-9]+'),)
+$(error simulate-org: REGIONS is a list of regions (make stackset); for how many regions, write REGION_COUNT=$(REGIONS))
+endif
+endif
+simulate-org: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play an Organization rollout on the emulator (ACCOUNTS x REGION_COUNT) and check it
+	$(RUN) python -m rds_override_local.simulate --accounts $(or $(ACCOUNTS),50) --region-count $(or $(REGION_COUNT),17)
 
 cdk-wheel: $(CDK_ASSET)/index.py ## Build the CDK package's wheel (asset included) into dist/
 	$(UV) build --wheel --out-dir dist cdk

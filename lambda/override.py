@@ -20,7 +20,8 @@ CERTIFICATE_IDENTIFIER = "CertificateIdentifier"
 REGION = "Region"
 RESTORE_PREVIOUS_ON_DELETE = "RestorePreviousOnDelete"
 OUR_PROPERTIES = (CERTIFICATE_IDENTIFIER, REGION, RESTORE_PREVIOUS_ON_DELETE)
-CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
+SERVICE_TIMEOUT = "ServiceTimeout"
+CLOUDFORMATION_PROPERTIES = ("ServiceToken", SERVICE_TIMEOUT)
 
 # Region names are not all of one shape (`eusc-de-east-1`): properties are checked against the SDK's list;
 # a physical id only needs a token that cannot hold the separator.
@@ -75,6 +76,13 @@ def parse_properties(
         if value is not None and not isinstance(value, (str, bool) if boolean else str):
             expected = "true or false" if boolean else "a string"
             raise PropertyError(f"{name} must be {expected}, got {_type_name(value)}")
+
+    timeout = raw.get(SERVICE_TIMEOUT)
+    if timeout not in (None, "") and _valid_service_timeout(timeout) is None:
+        raise PropertyError(
+            f"{SERVICE_TIMEOUT} must be whole seconds from 1 to {DEFAULT_SERVICE_TIMEOUT_SECONDS} (how long "
+            f"CloudFormation waits for the answer), not {timeout!r}"
+        )
 
     certificate_identifier = raw.get(CERTIFICATE_IDENTIFIER)
     if not isinstance(certificate_identifier, str) or not certificate_identifier.strip():
@@ -202,7 +210,10 @@ def answer_deadline(response_url: str, service_timeout: Any) -> datetime | None:
     query = parse_qs(urlsplit(response_url).query)
     deadlines = []
     if (signed := signed_at(response_url)) is not None:
-        deadlines.append(signed + timedelta(seconds=_service_timeout_seconds(service_timeout)))
+        # Read before the properties are checked (a late event is refused whatever they hold): the
+        # default hour when malformed, which parse_properties then refuses.
+        timeout = _valid_service_timeout(service_timeout) or DEFAULT_SERVICE_TIMEOUT_SECONDS
+        deadlines.append(signed + timedelta(seconds=timeout))
         if (valid_for := _first(query, "X-Amz-Expires")) and valid_for.isdigit():
             deadlines.append(signed + timedelta(seconds=int(valid_for)))
     if (expires := _first(query, "Expires")) and expires.isdigit():
@@ -214,12 +225,16 @@ def _first(query: Mapping[str, list[str]], key: str) -> str:
     return query.get(key, [""])[0]
 
 
-def _service_timeout_seconds(value: Any) -> int:
-    try:
-        seconds = int(str(value))
-    except ValueError:
-        return DEFAULT_SERVICE_TIMEOUT_SECONDS
-    return seconds if 1 <= seconds <= DEFAULT_SERVICE_TIMEOUT_SECONDS else DEFAULT_SERVICE_TIMEOUT_SECONDS
+def _valid_service_timeout(value: Any) -> int | None:
+    """The ServiceTimeout property (CloudFormation sends "300"; a number too) in seconds, 1-3600; None when
+    it is anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= DEFAULT_SERVICE_TIMEOUT_SECONDS:
+        return value
+    return None
 
 
 @dataclass(frozen=True)

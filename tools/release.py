@@ -37,6 +37,7 @@ from function_zip import source_date_epoch, write_zip
 
 # The StackSet template's generator, with the SAM translator (the dev environment has the `stackset` extra).
 from rds_override_tools import stackset
+from rds_override_tools.regions import RegionListError, parse_regions
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION = "RdsCertificateOverrideFunction"
@@ -134,6 +135,17 @@ def release_readme() -> str:
     return text.replace("](docs/design.md", f"]({DESIGN}")
 
 
+def check_input(regions: str, partition: str, extras: Sequence[Path]) -> tuple[str, ...]:
+    """The StackSet template's regions; ReleaseError, before anything is built, for bad input."""
+    missing = [extra for extra in extras if not extra.is_file()]
+    if missing:
+        raise ReleaseError(f"--extra {', '.join(map(str, missing))}: no such file")
+    try:
+        return stackset.choose_regions(parse_regions(regions), partition)
+    except (RegionListError, stackset.StackSetError) as error:
+        raise ReleaseError(f"--regions: {error}") from error
+
+
 def build(out: Path, work: Path, regions: str, partition: str, extras: Sequence[Path]) -> list[Path]:
     """Everything into a fresh `out`, intermediate files into a fresh `work`; returns the files written."""
     release_version = version()
@@ -142,9 +154,7 @@ def build(out: Path, work: Path, regions: str, partition: str, extras: Sequence[
     # Absolute: lambda/Makefile runs in lambda/ and falls back to pip when it cannot find uv.
     uv = os.environ.get("UV", str(ROOT / ".tools" / "bin" / "uv"))
     uv = str(Path(shutil.which(uv) or uv).resolve())
-    missing = [extra for extra in extras if not extra.is_file()]
-    if missing:
-        raise ReleaseError(f"--extra {', '.join(map(str, missing))}: no such file")
+    chosen = check_input(regions, partition, extras)
     for path in (out, work):
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
@@ -185,9 +195,7 @@ def build(out: Path, work: Path, regions: str, partition: str, extras: Sequence[
 
     step(f"writing the StackSet template (CodeKey: {zip_name})")
     try:
-        generated = stackset.generate(
-            regions.replace(",", " ").split() or None, partition=partition, code_key=zip_name
-        )
+        generated = stackset.generate(chosen, partition=partition, code_key=zip_name)
     except stackset.StackSetError as error:
         raise ReleaseError(f"stackset: {error}") from error
     (out / "stackset-template.json").write_text(generated.body())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import re
 import sys
@@ -15,7 +16,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from rds_override_tools import aws, fleet, rotate_fleet, rotation, status
+from rds_override_tools import aws, fleet, regions, rotate_fleet, rotation, status
 
 if TYPE_CHECKING:
     from botocore.config import _RetryDict
@@ -32,6 +33,27 @@ def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _region_list(text: str) -> list[str]:
+    try:
+        return regions.parse_regions(text)
+    except regions.RegionListError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+class _Regions(argparse.Action):
+    """--regions R1,R2 or --regions "R1 R2" or --regions R1 R2: one list, in order, once each."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        lists = values if isinstance(values, list) else []
+        setattr(namespace, self.dest, list(dict.fromkeys(region for found in lists for region in found)))
+
+
 OU_ID = re.compile(r"(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})")
 
 
@@ -39,9 +61,12 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     """The options that choose accounts and regions, and how to reach them: the same for every command."""
     parser.add_argument(
         "--regions",
-        type=_comma_list,
-        metavar="R1,R2",
-        help="regions to read (default: every region each account has enabled, from EC2 DescribeRegions)",
+        type=_region_list,
+        nargs="+",
+        action=_Regions,
+        metavar="REGION",
+        help="regions to read, separated by commas or spaces (default: every region each account has "
+        "enabled, from EC2 DescribeRegions)",
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
@@ -70,8 +95,17 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def version() -> str:
+    """The installed distribution's version (lambda/version.py's at build or install time)."""
+    try:
+        return importlib.metadata.version(PROGRAM)
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__)
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     status_parser = commands.add_parser(
@@ -184,9 +218,9 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--regions: no regions given")
 
 
-def _check_regions(session: botocore.session.Session, regions: list[str], partition: str) -> None:
-    known = session.get_available_regions("rds", partition)
-    unknown = [region for region in regions if region not in known]
+def _check_regions(requested: list[str], partition: str) -> None:
+    known = regions.rds_regions(partition)
+    unknown = [region for region in requested if region not in known]
     if unknown:
         raise UsageError(
             f"--regions: unknown in partition {partition}: {', '.join(unknown)} (known: {', '.join(known)})"
@@ -206,7 +240,7 @@ def _open_fleet(
                 "no region configured: set AWS_DEFAULT_REGION or a profile's region (for STS, EC2)"
             )
         if args.regions is not None:  # before any request: bad input reads nothing
-            _check_regions(session, args.regions, session.get_partition_for_region(home_region))
+            _check_regions(args.regions, session.get_partition_for_region(home_region))
         clients = aws.Clients(
             home_region=home_region,
             endpoint_url=args.endpoint_url,
@@ -338,11 +372,17 @@ def run_rotate(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-concurrent must be 1 or more, not {args.max_concurrent}")
     if args.yes and not args.apply:
         raise UsageError("--yes needs --apply (without --apply nothing is changed, nothing is asked)")
-    if args.apply and not args.yes and not sys.stdin.isatty():
-        raise UsageError("--apply without a terminal to confirm on: add --yes to apply without confirmation")
     if args.report is not None and not Path(args.report).resolve().parent.is_dir():
         raise UsageError(f"--report {args.report}: its directory does not exist")
     options = rotation.Options(when=rotation.When(args.when), no_restart=args.no_restart)
+    if args.apply and not args.yes and not sys.stdin.isatty():
+        refused = "--apply without a terminal to confirm on: add --yes to apply without confirmation"
+        if args.report:  # a pipeline that reads the report finds why nothing happened
+            report = rotation.Report(target=args.to, options=options, apply=True, confirmed=False)
+            report.refused = f"{refused} (nothing was read or changed)"
+            _write_report(args.report, report)
+            refused += f"; nothing was changed (the report in {args.report} says so)"
+        raise UsageError(refused)
     opened = _open_fleet(args, retries=ROTATE_RETRIES)
     if isinstance(opened, int):
         return opened
@@ -371,7 +411,8 @@ def _rotate(
     planned = rotation.counts(report.items)
     if args.apply and planned.databases:
         if not args.yes:
-            print(rotation.report_table(report), file=sys.stderr)
+            # The plan, then its counts once: as the question.
+            print(rotation.report_table(report, summary=False), file=sys.stderr)
             report.confirmed = confirm(f"{planned.sentence()}.")
             if not report.confirmed:
                 print(f"{PROGRAM} rotate: not confirmed: nothing changed", file=sys.stderr)

@@ -78,7 +78,7 @@ class RotationReader:
         declared = self.declared(account, region) if self.to is None else []
         target, why = rotation.choose_target(self.to, declared, default, available)
         if target is None:
-            return RegionError(account, region, why)
+            return RegionError(account, region, why, problem=rotation.NO_TARGET)
         found = read_region_databases(rds)
         proxies = [
             proxy["DBProxyName"]

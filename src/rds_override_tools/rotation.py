@@ -428,11 +428,19 @@ def counts(items: Sequence[Item]) -> Counts:
     )
 
 
+UNREADABLE = "unreadable"
+NO_TARGET = "no target"
+
+
 @dataclass
 class RegionError:
+    """An account-region left out of the plan: it could not be read, or it has no target CA (a --to it
+    does not have, declarations that disagree): `problem` says which."""
+
     account: str
     region: str
     error: str
+    problem: str = UNREADABLE
 
 
 @dataclass
@@ -444,6 +452,7 @@ class Report:
     errors: list[RegionError] = field(default_factory=list)
     interrupted: bool = False
     confirmed: bool | None = None  # None: no confirmation asked (plan mode, or --yes)
+    refused: str | None = None  # why nothing was read or changed (--apply with no terminal to confirm on)
 
     def outcomes(self) -> dict[str, int]:
         found = Counter(str(item.outcome) for item in self.items)
@@ -494,6 +503,7 @@ def report_json(report: Report, generated_at: datetime) -> str:
         "no_restart": report.options.no_restart,
         "apply": report.apply,
         "confirmed": report.confirmed,
+        "refused": report.refused,
         "interrupted": report.interrupted,
         "counts": vars(counts(report.items)),
         "outcomes": report.outcomes(),
@@ -540,22 +550,32 @@ def _plan_cells(item: Item) -> tuple[str, ...]:
     )
 
 
-def report_table(report: Report) -> str:
-    """The plan (or what the apply did): one line per database not on its target, then the counts."""
+def report_table(report: Report, *, summary: bool = True) -> str:
+    """The plan (or what the apply did): one line per database not on its target, one per account-region
+    left out (in the same ACCOUNT and REGION columns), then the counts (unless `summary` is False)."""
     table = [PLAN_COLUMNS, *(_plan_cells(item) for item in report.items)]
     widths = [max(len(line[index]) for line in table) for index in range(len(PLAN_COLUMNS) - 1)]
+    for error in report.errors:
+        widths[0], widths[1] = max(widths[0], len(error.account)), max(widths[1], len(error.region))
     lines = [
         "  ".join(
             [*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]]
         ).rstrip()
         for line in table
     ]
-    lines.extend(f"{error.account}  {error.region}  unreadable: {error.error}" for error in report.errors)
+    lines.extend(
+        f"{error.account.ljust(widths[0])}  {error.region.ljust(widths[1])}  {error.problem}: {error.error}"
+        for error in report.errors
+    )
+    if not summary:
+        return "\n".join(lines)
     outcomes = {name: n for name, n in report.outcomes().items() if n}
+    problems = Counter(error.problem for error in report.errors)
     lines.append(
         f"{counts(report.items).sentence()}"
         + (f"; {', '.join(f'{n} {name}' for name, n in outcomes.items())}" if report.apply else "")
-        + (f"; {len(report.errors)} account-region(s) unreadable" if report.errors else "")
+        + (f"; {problems[UNREADABLE]} account-region(s) unreadable" if problems[UNREADABLE] else "")
+        + (f"; {problems[NO_TARGET]} account-region(s) with no target" if problems[NO_TARGET] else "")
         + ("; INTERRUPTED" if report.interrupted else "")
     )
     return "\n".join(lines)

@@ -19,6 +19,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from rds_override_tools import regions
+
 # Where sam reads and saves it: the directory sam runs in (make runs it at the repository's root).
 SAMCONFIG = Path("samconfig.toml")
 
@@ -35,11 +37,35 @@ def saved_region(samconfig: Path = SAMCONFIG) -> str | None:
     return None
 
 
-def stack_region(environ: dict[str, str]) -> str | None:
+def given_region(environ: dict[str, str]) -> tuple[str, str] | None:
+    """(the region, how it was given: `REGION=eu-west-1`, `eu-west-1 (samconfig.toml)`...), or None."""
     for name in ("REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
         if environ.get(name):
-            return environ[name]
-    return saved_region() or boto3.session.Session().region_name
+            return environ[name], f"{name}={environ[name]}"
+    if saved := saved_region():
+        return saved, f"{saved} (saved in {SAMCONFIG})"
+    if profile := boto3.session.Session().region_name:
+        return profile, f"{profile} (the AWS profile's region)"
+    return None
+
+
+def stack_region(environ: dict[str, str]) -> str | None:
+    given = given_region(environ)
+    return given[0] if given else None
+
+
+def unknown_region(region: str, given: str, target: str) -> str | None:
+    """Why `region` (`given` says how) cannot be the stack's, naming the valid ones; None when RDS is there.
+    Checked before any call: a misspelt region would otherwise fail in sam, after the build and its
+    questions, or wait on a host that does not exist."""
+    known = regions.every_rds_region()
+    if any(region in partition_regions for partition_regions in known.values()):
+        return None
+    valid = "; ".join(f"{partition}: {', '.join(found)}" for partition, found in known.items() if found)
+    return (
+        f"{given} is not a region where RDS is available: valid regions are {valid}; "
+        f"then `make {target} REGION=<region>`"
+    )
 
 
 TARGETS = ("deploy", "outputs", "delete")
@@ -94,9 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         "--check-credentials", action="store_true", help="also check the credentials (one STS call)"
     )
     args = parser.parse_args(argv)
-    region = stack_region(dict(os.environ))
-    if not region:
+    given = given_region(dict(os.environ))
+    if not given:
         print(no_region(args.target), file=sys.stderr)
+        return 2
+    region, described = given
+    if problem := unknown_region(region, described, args.target):
+        print(problem, file=sys.stderr)
         return 2
     if args.check_credentials:
         try:

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
+
+from rds_override_tools.regions import RegionListError, parse_regions, rds_regions
 
 try:
     from samtranslator.parser.parser import Parser
@@ -127,21 +128,15 @@ class Generated:
 # Regions
 
 
-def rds_regions(partition: str) -> tuple[str, ...]:
-    """The regions where the SDK knows RDS in `partition` (opt-in regions included)."""
-    session = botocore.session.Session()
-    partitions = session.get_available_partitions()
-    if partition not in partitions:
-        raise StackSetError(f"unknown partition {partition!r}: valid partitions are {', '.join(partitions)}")
-    return tuple(session.get_available_regions("rds", partition_name=partition, allow_non_regional=False))
-
-
 def choose_regions(requested: Iterable[str] | None, partition: str = DEFAULT_PARTITION) -> tuple[str, ...]:
     """`requested` checked against the SDK's RDS regions of the partition, in order, once each.
 
     None or nothing: the regions enabled by default in every account of the partition.
     """
-    known = rds_regions(partition)
+    try:
+        known = rds_regions(partition)
+    except RegionListError as error:
+        raise StackSetError(str(error)) from error
     wanted = list(dict.fromkeys(requested or ())) or list(ENABLED_BY_DEFAULT.get(partition, known))
     unknown = [region for region in wanted if region not in known]
     if unknown:
@@ -398,12 +393,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         generated = generate(
-            args.regions.replace(",", " ").split() or None,
+            parse_regions(args.regions) or None,
             partition=args.partition,
             sam_template=args.template,
             code_key=code_key_for(args.zip),
         )
         path = write(generated, args.zip, args.out)
+    except RegionListError as error:
+        print(f"stackset: --regions: {error}; nothing written", file=sys.stderr)
+        return 2
     except StackSetError as error:
         print(f"stackset: {error}; nothing written", file=sys.stderr)
         return 2

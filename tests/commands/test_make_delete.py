@@ -68,6 +68,31 @@ def test_make_delete_or_outputs_without_a_region_says_how_to_give_one_naming_its
     assert "sam " not in result.stdout
 
 
+@pytest.mark.parametrize("target", ["deploy", "delete", "outputs"])
+@pytest.mark.parametrize("variable", ["REGION", "AWS_REGION"])
+def test_a_misspelt_region_is_refused_naming_the_valid_ones_before_anything_is_called(
+    target: str, variable: str
+) -> None:
+    result = make(target, **{variable: "eu-wst-1"})
+    assert result.returncode != 0
+    assert result.stderr.startswith(
+        f"{variable}=eu-wst-1 is not a region where RDS is available: valid regions are aws: af-south-1, "
+    )
+    assert "aws-eusc: eusc-de-east-1" in result.stderr
+    assert f"then `make {target} REGION=<region>`" in result.stderr
+    assert "No AWS credentials" not in result.stderr  # before the STS call of deploy
+    assert "building the function" not in result.stdout
+    assert "sam " not in result.stdout
+
+
+def test_a_region_of_no_usual_shape_is_the_stacks_region() -> None:
+    assert stack_region.unknown_region("eusc-de-east-1", "REGION=eusc-de-east-1", "delete") is None
+    assert stack_region.given_region({"REGION": "eusc-de-east-1"}) == (
+        "eusc-de-east-1",
+        "REGION=eusc-de-east-1",
+    )
+
+
 def test_make_deploy_without_a_region_stops_before_building_or_asking() -> None:
     result = make("deploy")
     assert result.returncode != 0

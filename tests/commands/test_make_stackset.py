@@ -264,6 +264,13 @@ def test_bad_input_writes_nothing(
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["stackset", function_zip.name])
 
+    assert main(["--regions", "eu-west-1;us-east-1", "--zip", str(function_zip), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "stackset: --regions: cannot read 'eu-west-1;us-east-1' as a region name: separate regions with "
+        'commas or spaces, e.g. eu-west-1,us-east-1 or "eu-west-1 us-east-1"; nothing written\n'
+    )
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
     assert main(["--zip", str(tmp_path / "missing.zip"), "--out", str(tmp_path / "other")]) == 2
     assert "missing.zip does not exist: run `make build` first" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()

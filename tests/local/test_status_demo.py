@@ -30,7 +30,7 @@ def test_it_shows_the_command_and_a_report_with_every_finding() -> None:
     assert lines[0].startswith("$ rds-certificate-override status --endpoint-url http://127.0.0.1:")
     assert lines[0].endswith(
         "--accounts 100000000001,100000000002,100000000003,100000000004 --role-name "
-        "RdsCertificateOverrideStatus --regions eu-central-1,eu-west-1,us-east-1"
+        "RdsCertificateOverrideAudit --regions eu-central-1,eu-west-1,us-east-1"
     )
     assert lines[1].split()[:4] == ["ACCOUNT", "REGION", "STATE", "DEFAULT"]
     states = [line.split()[2] for line in lines[2:14]]
@@ -46,6 +46,8 @@ def test_it_shows_the_command_and_a_report_with_every_finding() -> None:
     [
         (["--accounts", "2"], "--accounts 4 or more"),
         (["--regions", "eu-west-1,eu-wst-9"], "--regions eu-wst-9: not an RDS region of the aws partition"),
+        (["--regions", "eu-west-1 eu-wst-9"], "--regions eu-wst-9: not an RDS region of the aws partition"),
+        (["--regions", "eu-west-1;us-east-1"], "--regions: cannot read 'eu-west-1;us-east-1' as a region"),
     ],
 )
 def test_bad_input_is_refused_naming_the_option(args: list[str], message: str) -> None:

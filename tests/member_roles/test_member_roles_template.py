@@ -24,6 +24,7 @@ from member_roles_support import (
 )
 
 from rds_override_ledger.declarations import DECLARATIONS_PATH
+from rds_override_local import organization
 
 MACRO_MARKERS = ("Fn::Transform", "AWS::Include", "AWS::LanguageExtensions", "AWS::Serverless")
 ROTATION = {"TrustedAccountId": TRUSTED, "AllowRotation": "true"}
@@ -187,3 +188,8 @@ def test_the_readme_s_stack_set_update_keeps_every_other_parameter(template: Tem
     kept = set(re.findall(r"ParameterKey=(\w+),UsePreviousValue=true", keep))
     assert kept == set(template.body["Parameters"]) - {"AllowRotation"}
     assert "ParameterKey=AllowRotation,ParameterValue=true $ROLES_KEEP" in readme
+
+
+def test_the_emulators_organization_assumes_the_audit_role_by_its_default_name(template: Template) -> None:
+    # make status-demo prints its command line for the reader to copy: the role name the docs use.
+    assert template.body["Parameters"]["AuditRoleName"]["Default"] == organization.ROLE_NAME

@@ -83,41 +83,59 @@ def test_the_release_holds_what_users_install(release: Path) -> None:
     assert names == EXPECTED | {_zip_name(release)}
 
 
-def test_a_second_build_of_the_commit_elsewhere_is_byte_for_byte_the_same(
-    release: Path, tmp_path: Path
-) -> None:
-    # Another output and work directory, later, and one more file shipped (RELEASE_EXTRAS): nothing of the
-    # path or the time may reach the files, and the extra file joins them, its checksum with theirs.
-    extra = tmp_path / "member-role.yaml"
-    extra.write_text("AWSTemplateFormatVersion: '2010-09-09'\n")
-    out = tmp_path / "out"
-    result = subprocess.run(  # noqa: S603 - a fixed argv
-        [
-            sys.executable,
-            "tools/release.py",
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-            "--extra",
-            "member-roles.yaml",  # as make release ships it (RELEASE_EXTRAS)
-            "--extra",
-            str(extra),
-        ],
+def _release_from_a_clone(clone: Path, out: Path, *extras: str) -> dict[str, str]:
+    """A fresh clone of this commit at `clone`, with a virtual environment of its own, released into `out`
+    as `make release` there would (uv run sets VIRTUAL_ENV): returns SHA256SUMS as {name: digest}."""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH
         cwd=ROOT,
-        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    uv = str(ROOT / ".tools" / "bin" / "uv")
+    for argv, cwd in (
+        (["git", "clone", "--quiet", "--no-checkout", str(ROOT), str(clone)], ROOT),
+        (["git", "checkout", "--quiet", head], clone),
+        ([uv, "venv", "--quiet", "--python", sys.executable, str(clone / ".venv")], clone),
+    ):
+        subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, check=True)  # noqa: S603
+    env = ENV | {
+        "VIRTUAL_ENV": str(clone / ".venv"),
+        "UV": uv,
+        "PYTHONPATH": str(clone / "src"),  # the clone's operator package (stackset), not this checkout's
+    }
+    extra_args = [arg for extra in extras for arg in ("--extra", extra)]
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [sys.executable, "tools/release.py", "--out", str(out), *extra_args],
+        cwd=clone,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    first = {path.name: path.read_bytes() for path in release.iterdir()}
-    second = {path.name: path.read_bytes() for path in out.iterdir()}
-    assert second.pop(extra.name) == extra.read_bytes()
-    sums = second.pop("SHA256SUMS").decode().splitlines()
-    assert second == {name: data for name, data in first.items() if name != "SHA256SUMS"}
-    extra_line = f"{hashlib.sha256(extra.read_bytes()).hexdigest()}  {extra.name}"
-    assert sorted(sums) == sorted([*first["SHA256SUMS"].decode().splitlines(), extra_line])
+    lines = (out / "SHA256SUMS").read_text().splitlines()
+    return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines)}
+
+
+def test_two_clones_of_the_commit_in_different_folders_release_the_same_bytes(tmp_path: Path) -> None:
+    # Two clones whose paths differ in length, each with its own virtual environment (whose path a
+    # console script's shebang, and so a dist-info RECORD, would carry), two output folders, one more file
+    # shipped by the second (RELEASE_EXTRAS): nothing of the paths may reach the files, and the extra file
+    # joins them, its checksum with theirs.
+    extra = tmp_path / "member-role.yaml"
+    extra.write_text("AWSTemplateFormatVersion: '2010-09-09'\n")
+    first = _release_from_a_clone(tmp_path / "a", tmp_path / "out", "member-roles.yaml")
+    second = _release_from_a_clone(
+        tmp_path / "a-much-longer-folder" / "clone",
+        tmp_path / "elsewhere" / "release",
+        "member-roles.yaml",  # as make release ships it (RELEASE_EXTRAS)
+        str(extra),
+    )
+    assert second.pop(extra.name) == hashlib.sha256(extra.read_bytes()).hexdigest()
+    assert second == first
+    assert ZIP_PATTERN.fullmatch(next(name for name in first if name.endswith(".zip")))
 
 
 def test_an_extra_file_that_is_missing_stops_the_release_naming_it(tmp_path: Path) -> None:
@@ -138,6 +156,30 @@ def test_an_extra_file_that_is_missing_stops_the_release_naming_it(tmp_path: Pat
     )
     assert result.returncode == 1
     assert f"--extra {tmp_path / 'no.yaml'}: no such file" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_region_list_it_cannot_read_stops_the_release_before_anything_is_built(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - a fixed argv
+        [
+            sys.executable,
+            "tools/release.py",
+            "--out",
+            str(tmp_path / "out"),
+            "--regions",
+            "eu-west-1;us-east-1",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "--regions: cannot read 'eu-west-1;us-east-1' as a region name: separate regions with" in (
+        result.stderr
+    )
+    assert "building" not in result.stdout
     assert not (tmp_path / "out").exists()
 
 
@@ -305,11 +347,15 @@ def test_the_sdist_carries_the_function_and_the_license(release: Path) -> None:
 
 
 def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, tmp_path: Path) -> None:
-    # As the README installs it, in a virtual environment of its own; offline, from uv's cache, with the
-    # versions of uv.lock: what the wheel asks for must be enough.
+    # As the README installs it, in a virtual environment of its own, from the package index, with the
+    # versions of uv.lock: what the wheel asks for must be enough. A cache of its own, empty: nothing an
+    # earlier run left on this machine (a warm uv cache) may make it pass (.ci/run also starts with none).
     uv = str(ROOT / ".tools" / "bin" / "uv")
     constraints = tmp_path / "constraints.txt"
     venv = tmp_path / "venv"
+    uv_env = {k: v for k, v in os.environ.items() if k != "UV_OFFLINE"} | {
+        "UV_CACHE_DIR": str(tmp_path / "cache")
+    }
     for argv in (
         [
             uv,
@@ -328,7 +374,6 @@ def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, t
             "pip",
             "install",
             "--quiet",
-            "--offline",
             "--python",
             str(venv / "bin" / "python"),
             "-c",
@@ -336,7 +381,9 @@ def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, t
             str(release / OPERATOR_WHEEL),
         ],
     ):
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+        done = subprocess.run(  # noqa: S603 - a fixed argv
+            argv, cwd=ROOT, env=uv_env, capture_output=True, text=True, timeout=300, check=False
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     env = {
         "PATH": os.environ["PATH"],
@@ -349,6 +396,10 @@ def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, t
         [command, "status", "--help"], env=env, capture_output=True, text=True, check=False
     )
     assert helped.returncode == 0 and "--organization" in helped.stdout, helped.stderr
+    versioned = subprocess.run(  # noqa: S603
+        [command, "--version"], env=env, capture_output=True, text=True, check=False
+    )
+    assert versioned.stdout == f"rds-certificate-override {__version__}\n", versioned.stderr
     refused = subprocess.run(  # noqa: S603
         [command, "status", "--regions", "eu-wst-9"], env=env, capture_output=True, text=True, check=False
     )

@@ -164,12 +164,24 @@ class TestPlan:
         assert code == 1
         assert [(i["identifier"], i["target"]) for i in report["items"]] == [("old-1", OLD)]
 
-    def test_a_to_the_region_does_not_have_is_an_unreadable_region(
+    def test_a_to_the_region_does_not_have_leaves_the_region_with_no_target(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
         code, report, _ = rotate(capsys, "--to", "rds-ca-nope")
         assert code == 2
         assert report["errors"][0]["error"].startswith("--to rds-ca-nope: not a certificate of this region")
+        assert report["errors"][0]["problem"] == "no target"
+
+    def test_a_region_with_no_target_is_not_called_unreadable_and_keeps_the_columns(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert cli.main(["rotate", "--regions", HOME, "--to", "rds-ca-nope"]) == 2
+        header, line, summary = capsys.readouterr().out.splitlines()
+        assert "unreadable" not in line + summary
+        assert line.split("  no target: ", 1)[1].startswith("--to rds-ca-nope: not a certificate")
+        # ACCOUNT and REGION as wide as the account id and the region: the region under REGION
+        assert line.index(HOME) == header.index("REGION")
+        assert summary.endswith("; 1 account-region(s) with no target")
 
 
 class TestApply:
@@ -291,6 +303,23 @@ class TestConfirmation:
         assert "--apply without a terminal to confirm on: add --yes" in capsys.readouterr().err
         assert emulator.calls() == []
 
+    def test_apply_refused_without_a_terminal_still_writes_the_report_saying_nothing_changed(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        create("pg-1")
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        emulator.reset_calls()
+        report_file = tmp_path / "report.json"
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["rotate", "--regions", HOME, "--to", TARGET, "--apply", "--report", str(report_file)])
+        assert exit_.value.code == 2
+        assert f"nothing was changed (the report in {report_file} says so)" in capsys.readouterr().err
+        assert emulator.calls() == []
+        report = json.loads(report_file.read_text())
+        assert report["refused"].startswith("--apply without a terminal to confirm on: add --yes")
+        assert report["refused"].endswith("(nothing was read or changed)")
+        assert (report["apply"], report["confirmed"], report["items"]) == (True, False, [])
+
     @pytest.mark.parametrize("answer", ["no\n", "\n", "y\n", ""])
     def test_anything_but_yes_changes_nothing(
         self,
@@ -309,6 +338,7 @@ class TestConfirmation:
         err = capsys.readouterr().err
         assert code == 1
         assert "1 database(s) to rotate (0 restart(s)) in 1 account(s), 1 region(s); 0 skipped." in err
+        assert err.count("database(s) to rotate") == 1, "the summary once: as the question"
         assert "not confirmed: nothing changed" in err
         assert writes() == []
         report = json.loads(report_file.read_text())

@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 
 from rds_override_ledger import declarations
+from rds_override_local import organization, settings
 from rds_override_local import rds_emulator as emulator
-from rds_override_local import settings
 from rds_override_local.cloud import create_stack
 
 HOME = settings.REGION
-ROLE_NAME = "RdsCertificateOverrideStatus"
+ROLE_NAME = organization.ROLE_NAME
 CALLER_ACCOUNT = settings.ACCOUNT_ID
 
 

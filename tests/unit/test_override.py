@@ -91,6 +91,24 @@ class TestParseProperties:
         )
         assert parsed.region == "us-east-1"
 
+    @pytest.mark.parametrize("timeout", ["1", "3600", 300, "", None])
+    def test_a_service_timeout_from_1_to_3600_seconds_is_accepted(self, timeout: object) -> None:
+        parsed = self.parse(CertificateIdentifier="rds-ca-ecc384-g1", ServiceTimeout=timeout)
+        assert parsed.certificate_identifier == "rds-ca-ecc384-g1"
+
+    @pytest.mark.parametrize(
+        "timeout", ["five minutes", "300s", "0", "3601", "-1", "2.5", 0, 3601, True, ["300"]]
+    )
+    def test_a_service_timeout_that_is_not_1_to_3600_seconds_is_refused_naming_the_range(
+        self, timeout: object
+    ) -> None:
+        with pytest.raises(PropertyError) as error:
+            self.parse(CertificateIdentifier="rds-ca-ecc384-g1", ServiceTimeout=timeout)
+        assert str(error.value) == (
+            "ServiceTimeout must be whole seconds from 1 to 3600 (how long CloudFormation waits for the "
+            f"answer), not {timeout!r}"
+        )
+
     @pytest.mark.parametrize("missing", [{}, {"CertificateIdentifier": ""}, {"CertificateIdentifier": "  "}])
     def test_certificate_identifier_is_required(self, missing: dict[str, str]) -> None:
         with pytest.raises(PropertyError, match=r"CertificateIdentifier is required.*rds-ca-rsa4096-g1"):

@@ -42,8 +42,9 @@ from .cloud import create_stack
 
 HOME_REGION = settings.REGION
 """Where each account's declaring stack lives (and where STS is asked)."""
-ROLE_NAME = "RdsCertificateOverrideStatus"
-"""The role `status --role-name` assumes in each account."""
+ROLE_NAME = "RdsCertificateOverrideAudit"
+"""The role `status --role-name` assumes in each account: member-roles.yaml's AuditRoleName, as the docs
+name it."""
 DECLARED = "rds-ca-rsa4096-g1"
 """The CA every account declares in every region."""
 HAND_CHANGED = "rds-ca-ecc384-g1"

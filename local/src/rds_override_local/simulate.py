@@ -151,10 +151,17 @@ class Rollout:
 
 
 def run(
-    cloud: LocalCloud, *, accounts: int, regions: int, drift: int, workers: int, seed: int, databases: int = 6
+    cloud: LocalCloud,
+    *,
+    accounts: int,
+    region_count: int,
+    drift: int,
+    workers: int,
+    seed: int,
+    databases: int = 6,
 ) -> int:
     started = time.monotonic()
-    chosen_regions = stackset.choose_regions(None)[:regions]
+    chosen_regions = stackset.choose_regions(None)[:region_count]
     rollout = Rollout(cloud, chosen_regions, workers)
     instances = [
         Instance(a, credentials_for(cloud.rds_endpoint, a)) for a in organization.account_ids(accounts)
@@ -248,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument(
-        "--regions", type=int, default=17, help="how many of the default regions (17 at most)"
+        "--region-count", type=int, default=17, help="how many of the default regions (17 at most)"
     )
     parser.add_argument("--drift", type=int, default=5, help="account-regions changed by hand")
     parser.add_argument("--workers", type=int, default=4, help="stack instances deployed at the same time")
@@ -259,18 +266,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", default=os.environ.get("RUNTIME_PYTHON") or None)
     args = parser.parse_args(argv)
     default_regions = len(stackset.choose_regions(None))
-    if not 1 <= args.regions <= default_regions:
-        parser.error(f"--regions must be between 1 and {default_regions}")
+    if not 1 <= args.region_count <= default_regions:
+        parser.error(f"--region-count must be between 1 and {default_regions}")
     if args.databases < 6:
         parser.error("--databases must be 6 or more (one of each kind)")
-    if args.accounts < 1 or not 0 <= args.drift <= args.accounts * args.regions:
-        parser.error("--accounts must be 1 or more, --drift between 0 and accounts x regions")
+    if args.accounts < 1 or not 0 <= args.drift <= args.accounts * args.region_count:
+        parser.error("--accounts must be 1 or more, --drift between 0 and accounts x region count")
     code_dirs = [str(settings.ARTIFACT), str(settings.RUNTIME_SDK)]
     with local_cloud(code_dirs, python=args.python, region=HOME_REGION) as cloud:
         return run(
             cloud,
             accounts=args.accounts,
-            regions=args.regions,
+            region_count=args.region_count,
             drift=args.drift,
             workers=args.workers,
             seed=args.seed,

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from rds_override_local import organization
 from rds_override_local import rds_emulator as emulator
 from rds_override_local.cloud import emulator_server
+from rds_override_tools.regions import RegionListError, parse_regions
 
 DEFAULT_REGIONS = ("eu-central-1", "eu-west-1", "us-east-1")
 SUMMARY_COUNT = re.compile(r"(\d+) ([a-z-]+)")
@@ -59,12 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--regions",
         default=",".join(DEFAULT_REGIONS),
-        help="regions, separated by commas (default: %(default)s)",
+        help="regions, separated by commas or spaces (default: %(default)s)",
     )
     parser.add_argument("--json", action="store_true", help="the command's JSON report instead of its table")
     parser.add_argument("--serve", action="store_true", help="keep the emulator up until Ctrl-C")
     args = parser.parse_args(argv)
-    regions = [region for region in args.regions.replace(" ", ",").split(",") if region]
+    try:
+        regions = parse_regions(args.regions)
+    except RegionListError as error:
+        parser.error(f"--regions: {error}")
     known = set(organization.managed_regions(1000))
     unknown = [region for region in regions if region not in known]
     if args.accounts < 4 or len(regions) < 2 or unknown:
