@@ -38,19 +38,22 @@ ZIP_PATTERN = re.compile(rf"rds-certificate-override-function-{re.escape(__versi
 WHEEL = f"cdk_rds_certificate_override-{__version__}-py3-none-any.whl"
 SDIST = f"cdk_rds_certificate_override-{__version__}.tar.gz"
 OPERATOR_WHEEL = f"rds_certificate_override-{__version__}-py3-none-any.whl"
+# docs/index.md is README.md, docs/cdk.md the CDK package's README.
+DOCS_PAGES = {page.stem for page in (ROOT / "docs").glob("*.md")}
 EXPECTED = {
     "template.yaml",
     "stackset-template.json",
     WHEEL,
     SDIST,
     OPERATOR_WHEEL,
-    "README.md",
-    "README-cdk.md",
-    "DESIGN.md",
     "LICENSE",
     "CHANGELOG.md",
     "member-roles.yaml",
     "SHA256SUMS",
+    # The documentation: README.md, the CDK package's README, and each page of docs/ flat beside them.
+    "README.md",
+    "README-cdk.md",
+    *(f"{page.upper()}.md" for page in DOCS_PAGES - {"index", "cdk"}),
 }
 # Every module of lambda/ ships: the build copies them all.
 FUNCTION_FILES = {path.name for path in (ROOT / "lambda").glob("*.py")}
@@ -148,11 +151,14 @@ def test_the_names_the_templates_reference_are_the_files_shipped(release: Path) 
     assert code_uri == code_key == _zip_name(release)
 
 
-def test_the_readme_links_only_files_that_ship(release: Path) -> None:
-    for readme in ("README.md", "README-cdk.md"):
-        links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (release / readme).read_text())
+def test_the_docs_link_only_files_that_ship(release: Path) -> None:
+    pages = sorted(release.glob("*.md"))
+    assert {"README.md", "README-cdk.md", "DESIGN.md", "ORGANIZATION.md"} <= {page.name for page in pages}
+    for page in pages:
+        links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text())
         local = {link for link in links if "://" not in link}
-        assert {link for link in local if not (release / link).is_file()} == set(), readme
+        assert {link for link in local if not (release / link).is_file()} == set(), page.name
+        assert "--8<--" not in page.read_text(), f"{page.name}: an include left unexpanded"
 
 
 def test_the_function_zip_has_fixed_times_and_permissions_in_order(release: Path) -> None:
