@@ -1,4 +1,4 @@
-"""The lock and the ledger under faults, as CloudFormation and Lambda deliver them (README "Reliability").
+"""The lock and the ledger under faults, as CloudFormation and Lambda deliver them (docs/reliability.md).
 
 A refusing region, a late or repeated event, a release SSM throttles, a busy or dead holder, a hand-edited
 ledger entry: none may leave a stack unable to roll back, or let a change through that a live declaration

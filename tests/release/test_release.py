@@ -311,7 +311,7 @@ def test_the_sdist_carries_the_function_and_the_license(release: Path) -> None:
 
 
 def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, tmp_path: Path) -> None:
-    # As the README installs it, in a virtual environment of its own; offline, from uv's cache, with the
+    # As docs/status.md installs it, in a virtual environment of its own; offline, from uv's cache, with the
     # versions of uv.lock: what the wheel asks for must be enough.
     uv = str(ROOT / ".tools" / "bin" / "uv")
     constraints = tmp_path / "constraints.txt"
