@@ -161,6 +161,19 @@ def test_the_docs_link_only_files_that_ship(release: Path) -> None:
         assert "--8<--" not in page.read_text(), f"{page.name}: an include left unexpanded"
 
 
+def test_the_install_page_lists_every_file_shipped(release: Path) -> None:
+    install = (ROOT / "docs" / "install.md").read_text()
+    table = {row.split(" | ")[0] for row in install.splitlines() if row.startswith("| `")}
+    listed = set(re.findall(r"`([^`]+)`", " ".join(table)))
+    generic = {
+        path.name.replace(__version__, "<version>").replace(_zip_name(release)[-20:-4], "<digest>")
+        for path in release.iterdir()
+    }
+    pages = {f"{page.upper()}.md" for page in DOCS_PAGES}
+    assert "each page of `docs/`" in install
+    assert generic - pages - listed == set()
+
+
 def test_the_function_zip_has_fixed_times_and_permissions_in_order(release: Path) -> None:
     infos = zipfile.ZipFile(release / _zip_name(release)).infolist()
     assert [info.filename for info in infos] == sorted(info.filename for info in infos)
