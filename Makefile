@@ -51,7 +51,7 @@ STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status rotate \
 	bench-rotate deploy deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles \
-	simulate-org mutate clean distclean
+	simulate-org mutate docs clean distclean
 
 # The descriptions start in one column, after the longest target name.
 help: ## List the targets
@@ -131,6 +131,11 @@ invoke: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) ## Play one event on the emulator: m
 		"(samples: $(wildcard events/*.json))" >&2; exit 2; }
 	@$(RUN) python -m rds_override_local.play_event $(EVENT) --artifact $(FUNCTION_DIR) --runtime-sdk $(RUNTIME_SDK) \
 		$(if $(OVERRIDE),--override $(OVERRIDE))
+
+# Material for MkDocs prints a banner about MkDocs 2 on every build: NO_MKDOCS_2_WARNING silences it.
+docs: $(VENV_STAMP) ## Build the documentation site (docs/, mkdocs.yml) into build/site; strict: any warning fails
+	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
+	@echo "site: build/site/index.html"
 
 mutate: $(VENV_STAMP) ## Mutation run (mutmut) of the ledger, lock and handler (slow); ARGS=--listed: the known changes
 	$(RUN) python tools/mutate.py $(ARGS)

@@ -190,7 +190,7 @@ class SafeCfnResource(CfnResource):
         self._deadline: float | None = None
         self._on_answer = on_answer
         # Answers by RequestId: a request delivered again to this (warm) instance gets the same answer, and
-        # RDS is not asked twice. A cold instance has no memory; see README "Reliability".
+        # RDS is not asked twice. A cold instance has no memory; see docs/reliability.md.
         self._answers: OrderedDict[str, bytes] = OrderedDict()
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:

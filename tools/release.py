@@ -6,7 +6,8 @@ What it writes, and from where:
 - the function zip, built by lambda/Makefile (no SAM CLI) and zipped by tools/function_zip.py, named
   `rds-certificate-override-function-<version>-<digest>.zip` (the digest of its content: the CodeKey);
 - template.yaml, its CodeUri that zip (and no build metadata), beside README.md, LICENSE and CHANGELOG.md,
-  which its SAR metadata names; the CDK package's README as README-cdk.md, which README.md links;
+  which its SAR metadata names; the documentation pages that README.md links, flat beside it
+  (docs_site.release_pages: docs/design.md as DESIGN.md, the CDK package's README as README-cdk.md);
 - stackset-template.json (rds_override_tools.stackset, for --regions/--partition), its CodeKey default the
   same zip's name;
 - the CDK construct's wheel and sdist (`uv build` of a copy of cdk/ holding this build as its asset), and
@@ -33,6 +34,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from docs_site import release_pages
 from function_zip import source_date_epoch, write_zip
 
 # The StackSet template's generator, with the SAM translator (the dev environment has the `stackset` extra).
@@ -44,11 +46,7 @@ FUNCTION = "RdsCertificateOverrideFunction"
 ZIP_STEM = "rds-certificate-override-function"
 CDK_FILES = ("pyproject.toml", "hatch_build.py", "README.md", "LICENSE")
 CDK_PACKAGE = Path("src", "rds_certificate_override")
-COPIED = ("README.md", "LICENSE", "CHANGELOG.md")
-CDK_README = "README-cdk.md"
-DESIGN = "DESIGN.md"
-"""docs/design.md in the release, where the shipped README.md links it."""
-"""The CDK package's README (cdk/README.md) in the release, where the shipped README.md links it."""
+COPIED = ("LICENSE", "CHANGELOG.md")
 LOGS = ROOT / "build" / "logs"
 
 # template.yaml's lines that the release changes: CodeUri names the zip; the build settings go (only
@@ -123,18 +121,6 @@ def sam_template(code_uri: str) -> str:
     return text
 
 
-def release_readme() -> str:
-    """README.md as shipped: its links to the CDK README and to the design notes point at the copies
-    beside it."""
-    text = (ROOT / "README.md").read_text()
-    if "](cdk/README.md)" not in text:
-        raise ReleaseError(
-            "README.md no longer links cdk/README.md: update release_readme in tools/release.py"
-        )
-    text = text.replace("](cdk/README.md)", f"]({CDK_README})")
-    return text.replace("](docs/design.md", f"]({DESIGN}")
-
-
 def check_input(regions: str, partition: str, extras: Sequence[Path]) -> tuple[str, ...]:
     """The StackSet template's regions; ReleaseError, before anything is built, for bad input."""
     missing = [extra for extra in extras if not extra.is_file()]
@@ -181,14 +167,13 @@ def build(out: Path, work: Path, regions: str, partition: str, extras: Sequence[
     shutil.copyfile(staged_zip, out / zip_name)
 
     step(
-        f"writing the SAM template (CodeUri: {zip_name}), README.md, {CDK_README}, {DESIGN}, LICENSE, "
+        f"writing the SAM template (CodeUri: {zip_name}), README.md and the documentation pages, LICENSE, "
         "CHANGELOG.md"
     )
     (out / "template.yaml").write_text(sam_template(zip_name))
-    (out / "README.md").write_text(release_readme())
-    shutil.copyfile(ROOT / "cdk" / "README.md", out / CDK_README)
-    shutil.copyfile(ROOT / "docs" / "design.md", out / DESIGN)
-    for name in COPIED[1:]:
+    for name, text in release_pages().items():
+        (out / name).write_text(text)
+    for name in COPIED:
         shutil.copyfile(ROOT / name, out / name)
     for extra in extras:
         shutil.copyfile(extra, out / extra.name)

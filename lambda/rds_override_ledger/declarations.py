@@ -189,7 +189,7 @@ class UnreadableEntry:
     def repair_hint(self) -> str:
         return (
             f"The ledger entry {self.name} cannot be read ({self.error}): it may declare any CA, so "
-            "the override is not changed while it stands. Repair its value (README, Reliability) or, if "
+            "the override is not changed while it stands. Repair its value (docs/reliability.md) or, if "
             f"its stack is gone, delete it: aws ssm delete-parameter --name {self.name}"
         )
 

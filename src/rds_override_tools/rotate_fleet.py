@@ -26,7 +26,7 @@ from rds_override_tools.fleet import (
 from rds_override_tools.rotation import Item, Options, Outcome, RegionError
 from rds_override_tools.status import LedgerError, Row
 
-# The IAM actions `rotate` calls in each account it reads (the member role), as the README's IAM table and
+# The IAM actions `rotate` calls in each account it reads (the member role), as docs/status.md's IAM table and
 # /work/coord/rotation-actions.txt list them; tests/rotation/test_rotate.py checks them against the calls.
 READ_ACTIONS = (
     "rds:DescribeCertificates",

@@ -3,7 +3,7 @@
 template.yaml is translated by the SAM translator (no AWS call) into plain CloudFormation; its one
 Custom::RdsCertificateOverride becomes one per chosen region (`Region` property), the function's code comes
 from the CodeBucket/CodeKey parameters (the key carries the zip's digest), and SAM's traces go. Why it is
-made this way: README.md, "Roll out to an Organization". It needs the `stackset` extra (the SAM
+made this way: docs/organization.md. It needs the `stackset` extra (the SAM
 translator).
 
 Use `python -m rds_override_tools.stackset --help`. Simulations and tests call `generate()`, then

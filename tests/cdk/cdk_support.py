@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,12 @@ class CloudAssembly:
             if any(d["objectKey"] == s3_key for d in asset["destinations"].values()):
                 return self.directory / asset["source"]["path"]
         raise AssertionError(f"no asset is uploaded as {s3_key}")
+
+
+def recommended_flags() -> dict[str, Any]:
+    """aws-cdk-lib's recommended-feature-flags.json (what `cdk init` writes), from the installed version."""
+    (bundle,) = (Path(cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz")
+    with tarfile.open(bundle) as tar:
+        member = tar.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        return dict(json.load(member))

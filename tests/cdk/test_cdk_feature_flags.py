@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import json
-import tarfile
-from pathlib import Path
 from typing import Any
 
-import aws_cdk
-
 import app as example_app
-from cdk_support import ROOT, new_app, template_of
-
-
-def recommended_flags() -> dict[str, Any]:
-    """aws-cdk-lib's recommended-feature-flags.json (what `cdk init` writes), from the installed version."""
-    (bundle,) = (Path(aws_cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz")
-    with tarfile.open(bundle) as tar:
-        member = tar.extractfile("package/recommended-feature-flags.json")
-        assert member is not None
-        return dict(json.load(member))
+from cdk_support import ROOT, new_app, recommended_flags, template_of
 
 
 def test_cdk_json_sets_every_recommended_flag() -> None:

@@ -1,4 +1,5 @@
-"""The CDK samples of README.md and cdk/README.md run as printed, and pass `mypy --strict`."""
+"""The CDK sample of cdk/README.md (the docs' CDK page) runs as printed, and passes `mypy --strict`; its
+`cdk.json` sets the feature flags `cdk init` writes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cdk_support import ROOT
+from cdk_support import ROOT, recommended_flags
 
-READMES = [ROOT / "README.md", ROOT / "cdk" / "README.md"]
+READMES = [ROOT / "cdk" / "README.md"]
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -31,7 +32,7 @@ SAMPLES = complete_apps()
 
 
 def test_each_readme_has_a_complete_sample() -> None:
-    assert {name.split("#")[0] for name, _ in SAMPLES} == {"README.md", "cdk/README.md"}
+    assert {name.split("#")[0] for name, _ in SAMPLES} == {"cdk/README.md"}
 
 
 @pytest.mark.parametrize(("name", "code"), SAMPLES, ids=[name for name, _ in SAMPLES])
@@ -78,3 +79,13 @@ def test_the_samples_pass_mypy_strict(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+JSON_BLOCK = re.compile(r"^```json\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_the_readme_s_cdk_json_sets_the_flags_cdk_init_writes() -> None:
+    (block,) = JSON_BLOCK.findall((ROOT / "cdk" / "README.md").read_text())
+    cdk_json = json.loads(block)
+    assert cdk_json["app"] == "python app.py"
+    assert cdk_json["context"] == recommended_flags()

@@ -37,7 +37,7 @@ def test_the_demo_lifecycle(stack: LocalCloud, capsys: pytest.CaptureFixture[str
     assert run_demo(stack) == []
     printed = [*capsys.readouterr().out.splitlines(), "", DEMO_OK]
     shown = readme_demo_excerpt()
-    # The README's lines, in order, among the printed ones: an excerpt of what the demo prints.
+    # The docs' lines (docs/local.md), in order, among the printed ones: an excerpt of what the demo prints.
     remaining = iter(printed)
     missing = [line for line in shown if not any(_pattern(line).fullmatch(out) for out in remaining)]
     assert missing == [], "\n".join(printed)
@@ -48,7 +48,7 @@ _PLACEHOLDERS = {"<s>": r"\d+\.\d\d", "<digest>": "[0-9a-f]{12}"}
 
 
 def readme_demo_excerpt() -> list[str]:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "local.md").read_text()
     start = readme.index("```\nRegion eu-west-1: ") + 4
     return readme[start : readme.index("```", start)].splitlines()
 

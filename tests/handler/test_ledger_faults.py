@@ -1,4 +1,4 @@
-"""The lock and the ledger under faults, as CloudFormation and Lambda deliver them (README "Reliability").
+"""The lock and the ledger under faults, as CloudFormation and Lambda deliver them (docs/reliability.md).
 
 A refusing region, a late or repeated event, a release SSM throttles, a busy or dead holder, a hand-edited
 ledger entry: none may leave a stack unable to roll back, or let a change through that a live declaration
@@ -381,7 +381,7 @@ class TestLockFaults:
         assert "did not end in time" in answer["Reason"] and "Nothing was changed" in answer["Reason"]
         time_left = settings.TIMEOUT_S - cfn_resource.TIMEOUT_MARGIN_SECONDS
         budget = time_left - protocol.TIME_KEPT_FOR_THE_WORK_SECONDS
-        assert protocol.TIME_KEPT_FOR_THE_WORK_SECONDS == 27.0 + 5.0, "three attempts of a write, and the reads"
+        assert protocol.TIME_KEPT_FOR_THE_WORK_SECONDS == 27.0 + 5.0, "three attempts of a write, the reads"
         assert budget - 1.5 < clock.offset <= budget + 0.5
         assert override() is None
 

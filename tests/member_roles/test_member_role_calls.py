@@ -32,7 +32,7 @@ US = settings.OTHER_REGION
 MEMBERS = ("111111111111", "222222222222")
 CALLER_KEY = settings.DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 CALLER_ACTIONS = {"sts:AssumeRole", "sts:GetCallerIdentity", "organizations:ListAccounts"}
-"""What the command may call in the account it runs from (README: "and in the account it runs from")."""
+"""What the command may call in the account it runs from (docs/status.md, "in the account it runs from")."""
 SERVICES = ("rds", "ssm", "cloudformation", "ec2", "sts", "organizations")
 AUDIT_ROLE = Template().body["Parameters"]["AuditRoleName"]["Default"]
 """moto lets any role be assumed: the name is the template's, for the record."""

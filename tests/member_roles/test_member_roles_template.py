@@ -161,29 +161,30 @@ def test_bad_parameters_are_refused(template: Template, given: dict[str, str], m
         template.parameters(given)
 
 
-def test_the_audit_role_is_the_readme_s_role_name(template: Template) -> None:
+def test_the_audit_role_is_the_docs_role_name(template: Template) -> None:
     default = template.body["Parameters"]["AuditRoleName"]["Default"]
-    assert f"--role-name {default}" in (ROOT / "README.md").read_text()
+    for page in ("README.md", "docs/status.md", "docs/rotation.md"):
+        assert f"--role-name {default}" in (ROOT / page).read_text(), page
 
 
-def readme_iam_actions() -> set[str]:
-    """The actions of the README's table of what `status` (and any command beside it) needs per account."""
-    readme = (ROOT / "README.md").read_text()
+def docs_iam_actions() -> set[str]:
+    """The actions of docs/status.md's table of what `status` (and any command beside it) needs."""
+    readme = (ROOT / "docs" / "status.md").read_text()
     table = readme.split("IAM the command needs, in each account it reads", 1)[1].split("\n\n", 2)[1]
     return set(re.findall(r"`([a-z0-9-]+:[A-Za-z]+)`", table))
 
 
-def test_the_audit_role_reads_what_the_readme_lists(template: Template) -> None:
-    listed = readme_iam_actions()
-    assert listed >= STATUS, "the README lists every action status calls"
+def test_the_audit_role_reads_what_the_docs_list(template: Template) -> None:
+    listed = docs_iam_actions()
+    assert listed >= STATUS, "docs/status.md lists every action status calls"
     audit = template.roles({"TrustedAccountId": TRUSTED})["RdsCertificateOverrideAudit"]
     assert audit.actions() == {action for action in listed if is_read(action)} | ROTATE_PLAN
     assert {action for action in listed if not is_read(action)} <= WRITES
 
 
-def test_the_readme_s_stack_set_update_keeps_every_other_parameter(template: Template) -> None:
+def test_the_docs_stack_set_update_keeps_every_other_parameter(template: Template) -> None:
     """update-stack-set gives a parameter it is not passed its default again: ROLES_KEEP passes them all."""
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "organization.md").read_text()
     keep = readme.split('ROLES_KEEP="', 1)[1].split('"', 1)[0]
     kept = set(re.findall(r"ParameterKey=(\w+),UsePreviousValue=true", keep))
     assert kept == set(template.body["Parameters"]) - {"AllowRotation"}

@@ -38,19 +38,22 @@ ZIP_PATTERN = re.compile(rf"rds-certificate-override-function-{re.escape(__versi
 WHEEL = f"cdk_rds_certificate_override-{__version__}-py3-none-any.whl"
 SDIST = f"cdk_rds_certificate_override-{__version__}.tar.gz"
 OPERATOR_WHEEL = f"rds_certificate_override-{__version__}-py3-none-any.whl"
+# docs/index.md is README.md, docs/cdk.md the CDK package's README.
+DOCS_PAGES = {page.stem for page in (ROOT / "docs").glob("*.md")}
 EXPECTED = {
     "template.yaml",
     "stackset-template.json",
     WHEEL,
     SDIST,
     OPERATOR_WHEEL,
-    "README.md",
-    "README-cdk.md",
-    "DESIGN.md",
     "LICENSE",
     "CHANGELOG.md",
     "member-roles.yaml",
     "SHA256SUMS",
+    # The documentation: README.md, the CDK package's README, and each page of docs/ flat beside them.
+    "README.md",
+    "README-cdk.md",
+    *(f"{page.upper()}.md" for page in DOCS_PAGES - {"index", "cdk"}),
 }
 # Every module of lambda/ ships: the build copies them all.
 FUNCTION_FILES = {path.name for path in (ROOT / "lambda").glob("*.py")}
@@ -190,11 +193,27 @@ def test_the_names_the_templates_reference_are_the_files_shipped(release: Path) 
     assert code_uri == code_key == _zip_name(release)
 
 
-def test_the_readme_links_only_files_that_ship(release: Path) -> None:
-    for readme in ("README.md", "README-cdk.md"):
-        links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (release / readme).read_text())
+def test_the_docs_link_only_files_that_ship(release: Path) -> None:
+    pages = sorted(release.glob("*.md"))
+    assert {"README.md", "README-cdk.md", "DESIGN.md", "ORGANIZATION.md"} <= {page.name for page in pages}
+    for page in pages:
+        links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text())
         local = {link for link in links if "://" not in link}
-        assert {link for link in local if not (release / link).is_file()} == set(), readme
+        assert {link for link in local if not (release / link).is_file()} == set(), page.name
+        assert "--8<--" not in page.read_text(), f"{page.name}: an include left unexpanded"
+
+
+def test_the_install_page_lists_every_file_shipped(release: Path) -> None:
+    install = (ROOT / "docs" / "install.md").read_text()
+    table = {row.split(" | ")[0] for row in install.splitlines() if row.startswith("| `")}
+    listed = set(re.findall(r"`([^`]+)`", " ".join(table)))
+    generic = {
+        path.name.replace(__version__, "<version>").replace(_zip_name(release)[-20:-4], "<digest>")
+        for path in release.iterdir()
+    }
+    pages = {f"{page.upper()}.md" for page in DOCS_PAGES}
+    assert "each page of `docs/`" in install
+    assert generic - pages - listed == set()
 
 
 def test_the_function_zip_has_fixed_times_and_permissions_in_order(release: Path) -> None:
@@ -347,7 +366,7 @@ def test_the_sdist_carries_the_function_and_the_license(release: Path) -> None:
 
 
 def test_the_operator_wheel_installs_alone_and_its_command_runs(release: Path, tmp_path: Path) -> None:
-    # As the README installs it, in a virtual environment of its own, from the package index, with the
+    # As docs/status.md installs it, in a virtual environment of its own, from the package index, with the
     # versions of uv.lock: what the wheel asks for must be enough. A cache of its own, empty: nothing an
     # earlier run left on this machine (a warm uv cache) may make it pass (.ci/run also starts with none).
     uv = str(ROOT / ".tools" / "bin" / "uv")

@@ -1,16 +1,16 @@
-"""The README's shell commands for an organization: every CloudFormation one names the StackSet's region."""
+"""The Organization page's shell commands: every CloudFormation one names the StackSet's region."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "organization.md"
 SHELL_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def shell_commands() -> list[str]:
-    """Each command of the README's sh blocks, its continuation lines joined."""
+    """Each command of the page's sh blocks, its continuation lines joined."""
     commands = []
     for block in SHELL_BLOCK.findall(README.read_text()):
         commands += [line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()]
