@@ -39,6 +39,9 @@ from rds_override_tools.status import (
     unreadable,
 )
 
+# What the region-level reads may raise; anything else is a bug and surfaces.
+READ_ERRORS = (ClientError, BotoCoreError, LedgerError)
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 

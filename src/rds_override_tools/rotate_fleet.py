@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_override_tools import aws, rotation
 from rds_override_tools.fleet import (
+    READ_ERRORS,
     AccountPlan,
     FleetReader,
     describe_error,
@@ -24,7 +25,7 @@ from rds_override_tools.fleet import (
     read_region_databases,
 )
 from rds_override_tools.rotation import Item, Options, Outcome, RegionError
-from rds_override_tools.status import LedgerError, Row
+from rds_override_tools.status import Row
 
 # The IAM actions `rotate` calls in each account it reads (the member role), as the README's IAM table and
 # /work/coord/rotation-actions.txt list them; tests/rotation/test_rotate.py checks them against the calls.
@@ -40,9 +41,6 @@ READ_ACTIONS = (
     "ec2:DescribeRegions",
 )
 WRITE_ACTIONS = ("rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:ApplyPendingMaintenanceAction")
-
-# What the region-level reads may raise; anything else is a bug and surfaces.
-READ_ERRORS = (ClientError, BotoCoreError, LedgerError)
 
 
 class RotationReader:
