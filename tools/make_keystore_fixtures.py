@@ -2,7 +2,8 @@
 
 Not part of `make`: pyjks (last released 2020) needs a C compiler for its twofish dependency. Run it in a
 throwaway venv: `uv venv /tmp/jks && uv pip install -p /tmp/jks pyjks cryptography &&
-/tmp/jks/bin/python tools/make_keystore_fixtures.py`. The entries' timestamps are fixed: same input, same bytes.
+/tmp/jks/bin/python tools/make_keystore_fixtures.py`. The entries' timestamps are fixed: same input, same
+bytes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def main() -> None:
     certificates = x509.load_pem_x509_certificates((DATA / "us-west-2-roots.pem").read_bytes())
     entries = []
     for index, certificate in enumerate(certificates):
-        entry = jks.TrustedCertEntry.new(f"rds-root-{index}", certificate.public_bytes(serialization.Encoding.DER))
+        entry = jks.TrustedCertEntry.new(
+            f"rds-root-{index}", certificate.public_bytes(serialization.Encoding.DER)
+        )
         entry.timestamp = TIMESTAMP_MS
         entries.append(entry)
     jks.KeyStore.new("jks", entries).save(str(DATA / "us-west-2-roots.jks"), "changeit")

@@ -170,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="a store: PEM (one or many certificates), DER, PKCS#12, JKS, or a directory (one store: the union "
-        "of its .pem/.crt/.cer/.jks/.p12 files); read by content, not extension; each PATH judged on its own",
+        help="a store: PEM (one or many certificates), DER, PKCS#12, JKS, or a directory (one store: the "
+        "union of its .pem/.crt/.cer/.jks/.p12 files); read by content, not extension; each judged alone",
     )
     _add_selection(check_parser)
     check_parser.add_argument(

@@ -87,7 +87,9 @@ class TrustReader:
         if not self.target_only:
             for database in read_region_databases(rds).databases:
                 if database.multi_az_cluster is None and database.engine not in rotation.OTHER_SERVICES:
-                    databases_by_ca.setdefault(database.certificate or "unknown", []).append(database.identifier)
+                    databases_by_ca.setdefault(database.certificate or "unknown", []).append(
+                        database.identifier
+                    )
         databases_by_ca.pop("unknown", None)
         wanted = trust_store.requirements(
             region,
@@ -143,7 +145,9 @@ def check_offline(
 ) -> list[Finding]:
     """--offline: the target's published root in each region, matched by name; no AWS call."""
     wanted = [
-        trust_store.requirements(region, target=target, databases_by_ca={}, thumbprints=None, valid_till=None)[0]
+        trust_store.requirements(
+            region, target=target, databases_by_ca={}, thumbprints=None, valid_till=None
+        )[0]
         for region in regions
     ]
     return trust_store.judge_all(stores, wanted, now)

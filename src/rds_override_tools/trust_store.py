@@ -175,7 +175,9 @@ def _read_file(path: Path, storepass: str) -> tuple[str, list[x509.Certificate]]
 def _parse(path: Path, data: bytes, storepass: str) -> tuple[str, list[x509.Certificate]]:
     if b"-----BEGIN CERTIFICATE-----" in data or b"-----BEGIN TRUSTED CERTIFICATE-----" in data:
         try:
-            return "PEM", x509.load_pem_x509_certificates(data.replace(b" TRUSTED CERTIFICATE", b" CERTIFICATE"))
+            return "PEM", x509.load_pem_x509_certificates(
+                data.replace(b" TRUSTED CERTIFICATE", b" CERTIFICATE")
+            )
         except ValueError as error:
             raise StoreError(f"{path}: a PEM file with a damaged certificate: {error}") from None
     if len(data) >= 4 and struct.unpack(">I", data[:4])[0] in (_JKS_MAGIC, _JCEKS_MAGIC):
@@ -358,7 +360,9 @@ def judge(store: Store, requirement: Requirement, now: datetime, account: str | 
         first = min(c.not_valid_before_utc for c in found)
         return Finding(store.path, account, requirement, Verdict.NOT_YET_VALID, f"valid from {_iso(first)}")
     last = max(c.not_valid_after_utc for c in found)
-    return Finding(store.path, account, requirement, Verdict.EXPIRED, f"the store's root expired {_iso(last)}")
+    return Finding(
+        store.path, account, requirement, Verdict.EXPIRED, f"the store's root expired {_iso(last)}"
+    )
 
 
 def _missing_detail(store: Store, requirement: Requirement) -> str:
@@ -455,12 +459,16 @@ def report_table(
     table = [REPORT_COLUMNS, *(_cells(finding) for finding in findings)]
     widths = [max(len(line[index]) for line in table) for index in range(len(REPORT_COLUMNS) - 1)]
     lines = [
-        "  ".join([*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]]).rstrip()
+        "  ".join(
+            [*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]]
+        ).rstrip()
         for line in table
     ]
     lines.extend(f"{error.account}  {error.region}  could not be read: {error.error}" for error in errors)
     lines.append(f"matched by {matched_by(offline)}")
-    lines.extend(note for note in sorted({risk_note(f.requirement.certificate) or "" for f in findings}) if note)
+    lines.extend(
+        note for note in sorted({risk_note(f.requirement.certificate) or "" for f in findings}) if note
+    )
     for store in stores:
         mine = [finding for finding in findings if finding.store == store.path]
         wrong = [finding for finding in mine if not finding.trusted]
@@ -498,9 +506,7 @@ def report_json(
     document = {
         "generated_at": _iso(generated_at),
         "matched_by": "name" if offline else "thumbprint",
-        "stores": [
-            {"path": s.path, "kind": s.kind, "certificates": len(s.certificates)} for s in stores
-        ],
+        "stores": [{"path": s.path, "kind": s.kind, "certificates": len(s.certificates)} for s in stores],
         "rows": [finding_json(finding) for finding in findings],
         "errors": [vars(error) for error in errors],
     }
@@ -513,8 +519,18 @@ def report_csv(findings: Sequence[Finding]) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    columns = ["store", "account", "region", "certificate", "target", "verdict", "thumbprint",
-               "ca_valid_till", "databases", "detail"]
+    columns = [
+        "store",
+        "account",
+        "region",
+        "certificate",
+        "target",
+        "verdict",
+        "thumbprint",
+        "ca_valid_till",
+        "databases",
+        "detail",
+    ]
     writer.writerow(columns)
     for finding in findings:
         row = finding_json(finding)

@@ -41,7 +41,8 @@ def jks(
         der = certificate.public_bytes(serialization.Encoding.DER)
         body += struct.pack(">I", 2) + _utf(f"rds-root-{index}") + struct.pack(">Q", timestamp_ms)
         body += _utf("X.509") + struct.pack(">I", len(der)) + der
-    digest = hashlib.sha1(password.encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()
+    keyed = password.encode("utf-16-be") + b"Mighty Aphrodite" + body
+    digest = hashlib.sha1(keyed, usedforsecurity=False).digest()  # the format's integrity check
     return body + digest
 
 

@@ -78,16 +78,22 @@ class TestFormats:
     def expected(self) -> list[str]:
         return [trust_store.thumbprint(c) for c in PUBLISHED]
 
-    def read(self, path: str | Path, password: str = "changeit") -> trust_store.Store:
+    def read(self, path: str | Path, password: str = trust_store.DEFAULT_STOREPASS) -> trust_store.Store:
         return trust_store.read_store(str(path), password)
 
     def test_pem_bundle(self) -> None:
         store = self.read(PUBLISHED_US_WEST_2)
-        assert (store.kind, [trust_store.thumbprint(c) for c in store.certificates]) == ("PEM", self.expected())
+        assert (store.kind, [trust_store.thumbprint(c) for c in store.certificates]) == (
+            "PEM",
+            self.expected(),
+        )
 
     def test_jks_written_by_pyjks(self) -> None:
         store = self.read(DATA / "us-west-2-roots.jks")
-        assert (store.kind, [trust_store.thumbprint(c) for c in store.certificates]) == ("JKS", self.expected())
+        assert (store.kind, [trust_store.thumbprint(c) for c in store.certificates]) == (
+            "JKS",
+            self.expected(),
+        )
 
     def test_jks_with_its_own_password(self) -> None:
         store = self.read(DATA / "us-west-2-roots-s3cret-pass.jks", "s3cret-pass")
@@ -95,7 +101,9 @@ class TestFormats:
 
     def test_jks_private_key_entry_gives_its_chain(self) -> None:
         store = self.read(DATA / "private-key-entry.jks")
-        assert [trust_store.common_name(c) for c in store.certificates] == ["Amazon RDS us-west-2 Root CA ECC384 G1"]
+        assert [trust_store.common_name(c) for c in store.certificates] == [
+            "Amazon RDS us-west-2 Root CA ECC384 G1"
+        ]
 
     def test_the_tests_jks_writer_is_pyjks_byte_for_byte(self) -> None:
         assert jks(PUBLISHED, "changeit") == (DATA / "us-west-2-roots.jks").read_bytes()
@@ -145,7 +153,12 @@ class TestBadStores:
             ("store.p12", "p12", "wrong", "PKCS#12 keystore: wrong --storepass (default changeit"),
             ("notes.pem", b"hello", "changeit", "not a certificate store this command reads"),
             ("empty.pem", b"", "changeit", "not a certificate store this command reads"),
-            ("damaged.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "x", "damaged"),
+            (
+                "damaged.pem",
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "x",
+                "damaged",
+            ),
             ("store.bks", b"\x00\x00\x00\x02" + b"\x00" * 40, "changeit", "BouncyCastle BKS"),
             ("truncated.jks", "truncated", "changeit", "a damaged JKS keystore"),
         ],
@@ -153,11 +166,15 @@ class TestBadStores:
     def test_each_names_the_file_and_the_fix(
         self, tmp_path: Path, name: str, data: bytes | str | None, password: str, message: str
     ) -> None:
-        payload = {
-            "jks": jks(PUBLISHED, "changeit"),
-            "p12": java_truststore(PUBLISHED, "changeit"),
-            "truncated": jks(PUBLISHED, "changeit")[:100],
-        }.get(data, data) if isinstance(data, str) else data
+        payload = (
+            {
+                "jks": jks(PUBLISHED, "changeit"),
+                "p12": java_truststore(PUBLISHED, "changeit"),
+                "truncated": jks(PUBLISHED, "changeit")[:100],
+            }.get(data, data)
+            if isinstance(data, str)
+            else data
+        )
         path = tmp_path / name
         if payload is not None:
             path.write_bytes(payload)
@@ -187,8 +204,10 @@ class TestJudging:
 
     def impostor(self, ca: str = "rds-ca-rsa4096-g1", **dates: datetime) -> x509.Certificate:
         real = ca_roots.catalog_root(REGION, ca)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if "rsa" in ca else ec.generate_private_key(
-            ec.SECP384R1()
+        key = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if "rsa" in ca
+            else ec.generate_private_key(ec.SECP384R1())
         )
         return ca_roots.make_root(
             real.subject,
@@ -206,7 +225,9 @@ class TestJudging:
 
     def test_offline_the_impostor_with_another_key_type_is_not_the_root(self, tmp_path: Path) -> None:
         impostor = self.impostor("rds-ca-rsa4096-g1")  # a 2048-bit key under the RSA4096 name
-        finding = trust_store.judge(store_of(tmp_path, [impostor]), need("rds-ca-rsa4096-g1", offline=True), NOW)
+        finding = trust_store.judge(
+            store_of(tmp_path, [impostor]), need("rds-ca-rsa4096-g1", offline=True), NOW
+        )
         assert finding.verdict is Verdict.MISSING
 
     def test_offline_the_published_name_key_type_and_self_signature_match(self, tmp_path: Path) -> None:
@@ -216,7 +237,9 @@ class TestJudging:
     def dated(self, valid_from: datetime, valid_till: datetime) -> tuple[x509.Certificate, Requirement]:
         subject, key_type = ca_roots._subject(REGION, "rds-ca-rsa2048-g1")
         certificate = ca_roots.make_root(subject, key_type, valid_from, valid_till)
-        return certificate, Requirement(REGION, "rds-ca-rsa2048-g1", trust_store.thumbprint(certificate), None, True)
+        return certificate, Requirement(
+            REGION, "rds-ca-rsa2048-g1", trust_store.thumbprint(certificate), None, True
+        )
 
     def test_an_expired_root_in_the_store_is_named_expired(self, tmp_path: Path) -> None:
         certificate, requirement = self.dated(NOW - timedelta(days=400), NOW - timedelta(days=1))

@@ -1,8 +1,8 @@
-"""Real root certificates for the emulator's CAs: one per (partition, region, CA identifier), named as RDS
-publishes them (subject `C=US, O=Amazon Web Services, Inc., OU=Amazon RDS, ST=WA, CN=Amazon RDS <region> Root
-CA <RSA2048|RSA4096|ECC384> G1, L=Seattle`; rds-ca-2019: the one global `Amazon RDS Root 2019 CA`), self-signed,
-valid over the catalog's ValidFrom..ValidTill. DescribeCertificates' Thumbprint is computed from them (SHA-1 of
-the DER, as RDS's is).
+"""Real root certificates for the emulator's CAs: one per (region, CA identifier), named as RDS publishes
+them (subject `C=US, O=Amazon Web Services, Inc., OU=Amazon RDS, ST=WA, CN=Amazon RDS <region> Root CA
+<RSA2048|RSA4096|ECC384> G1, L=Seattle`; rds-ca-2019: the one global `Amazon RDS Root 2019 CA`),
+self-signed, valid over the catalog's ValidFrom..ValidTill. DescribeCertificates' Thumbprint is computed
+from them (SHA-1 of the DER, as RDS's is).
 
 Made once per process and cached: one key per key type (an RSA 4096 key takes a second or more to make), and
 each region's certificate signed with it (milliseconds). Real regional roots each have a key of their own;
@@ -51,8 +51,9 @@ def _key_type(certificate_identifier: str) -> str:
 def _subject(region: str, certificate_identifier: str) -> tuple[x509.Name, str]:
     published = published_root(region, certificate_identifier)
     if published is None:  # an id RDS has not published a naming for: named after itself
-        common_name, key_type = f"Amazon RDS {region} Root CA {certificate_identifier}", _key_type(
-            certificate_identifier
+        common_name, key_type = (
+            f"Amazon RDS {region} Root CA {certificate_identifier}",
+            _key_type(certificate_identifier),
         )
     else:
         common_name, key_type = published.common_name, published.key_type
@@ -87,7 +88,9 @@ def make_root(
 ) -> x509.Certificate:
     """A self-signed CA certificate (also what tests use to make impostors, with another `key`)."""
     signer = key or _key(key_type)
-    serial = int.from_bytes(hashlib.sha256(subject.public_bytes() + valid_from.isoformat().encode()).digest()[:15])
+    serial = int.from_bytes(
+        hashlib.sha256(subject.public_bytes() + valid_from.isoformat().encode()).digest()[:15]
+    )
     digest = hashes.SHA256() if key_type == "rsa2048" else hashes.SHA384()
     return (
         x509.CertificateBuilder()
@@ -118,7 +121,9 @@ def make_root(
 
 
 @functools.cache
-def _root(region: str, certificate_identifier: str, valid_from: datetime, valid_till: datetime) -> x509.Certificate:
+def _root(
+    region: str, certificate_identifier: str, valid_from: datetime, valid_till: datetime
+) -> x509.Certificate:
     if certificate_identifier == "rds-ca-2019":
         region = "global"  # one root for every region, as published
     subject, key_type = _subject(region, certificate_identifier)
@@ -142,7 +147,7 @@ def catalog_root(region: str, certificate_identifier: str) -> x509.Certificate:
 
 
 def bundle(regions: Sequence[str], kind: BundleKind = "whole") -> bytes:
-    """A PEM bundle of the default catalog's roots for `regions`: whole, trimmed or stale (module docstring)."""
+    """A PEM bundle of the catalog's roots for `regions`: whole, trimmed or stale (module docstring)."""
     from .models import DEFAULT_CATALOG  # noqa: PLC0415 - models computes thumbprints from this module
 
     wanted = {

@@ -101,7 +101,9 @@ class Certificate:
 
     def root(self) -> x509.Certificate:
         """This region's root certificate of the CA."""
-        return root_certificate(self.region_name, self.certificate_identifier, self.valid_from, self.valid_till)
+        return root_certificate(
+            self.region_name, self.certificate_identifier, self.valid_from, self.valid_till
+        )
 
     @property
     def certificate_arn(self) -> str:
