@@ -400,13 +400,14 @@ def run_rotate(args: argparse.Namespace) -> int:
     if args.report is not None and not Path(args.report).resolve().parent.is_dir():
         raise UsageError(f"--report {args.report}: its directory does not exist")
     options = rotation.Options(when=rotation.When(args.when), no_restart=args.no_restart)
+    stores = _read_stores(args.trust_stores, args.storepass, "--trust-store ") if args.trust_stores else None
     opened = _open_fleet(args, retries=ROTATE_RETRIES)
     if isinstance(opened, int):
         return opened
     clients, plans = opened
     report = rotation.Report(target=args.to, options=options, apply=args.apply)
     try:
-        return _rotate(args, clients, plans, report)
+        return _rotate(args, clients, plans, report, stores)
     except KeyboardInterrupt:
         report.interrupted = True
         print(f"{PROGRAM} rotate: interrupted", file=sys.stderr)
@@ -417,14 +418,23 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def _rotate(
-    args: argparse.Namespace, clients: aws.Clients, plans: list[fleet.AccountPlan], report: rotation.Report
+    args: argparse.Namespace,
+    clients: aws.Clients,
+    plans: list[fleet.AccountPlan],
+    report: rotation.Report,
+    stores: list[trust_store.Store] | None,
 ) -> int:
     reader = fleet.FleetReader(clients, days=0)
-    planner = rotate_fleet.RotationReader(reader, to=args.to, options=report.options)
+    planner = rotate_fleet.RotationReader(reader, to=args.to, options=report.options, stores=stores)
     with tqdm(total=None, unit="region", file=sys.stderr, disable=None, leave=False) as bar:
         report.items, report.errors = rotate_fleet.plan_fleet(
             planner, plans, args.regions, concurrency=args.concurrency, on_region=bar.update
         )
+    if stores is not None:
+        report.trust = sorted(planner.trust, key=lambda f: (f.store, f.account or "", f.requirement.region))
+    refused = [error for error in report.errors if error.bad_input]
+    if refused:  # before any change: an expired --to is refused, as the function refuses to declare one
+        raise UsageError(f"{refused[0].error} (in {refused[0].region})")
     planned = rotation.counts(report.items)
     if args.apply and planned.databases:
         if not args.yes:

@@ -269,6 +269,7 @@ class TestIamActions:
         emulator.add_pending_maintenance_action(ACCOUNT, HOME, arn)
         emulator.reset_calls()
         rotate(capsys)  # the target: the default for new launches, which mysql-1's pending action rotates to
+        rotate(capsys, "--no-restart", "--to", TARGET)  # reads the parameter groups: does one force TLS?
         reads = {f"rds:{call.action}" for call in emulator.calls()}
         assert reads == {a for a in rotate_fleet.READ_ACTIONS if a.startswith("rds:")}
         emulator.reset_calls()
