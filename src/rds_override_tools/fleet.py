@@ -33,6 +33,7 @@ from rds_override_tools.status import (
     LedgerError,
     Row,
     build_row,
+    expired_databases,
     parse_ledger,
     read_certificates,
     read_instance,
@@ -218,6 +219,11 @@ class FleetReader:
             supported_certificates=supported,
             now=self.now,
             days=self.days,
+            on_expired_ca=expired_databases(
+                ((d.identifier, d.certificate) for d in found.databases if d.multi_az_cluster is None),
+                certificates.valid_till,
+                self.now,
+            ),
         )
         # Multi-AZ DB clusters carry a server certificate of their own: expiring ones are listed too.
         horizon = self.now + timedelta(days=self.days)
