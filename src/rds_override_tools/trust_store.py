@@ -19,9 +19,13 @@ formats we do not need; the operator's wheel only adds `cryptography`, which rea
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import re
 import struct
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -441,7 +445,7 @@ def _cells(finding: Finding) -> tuple[str, ...]:
         finding.account or "-",
         requirement.region,
         requirement.certificate,
-        "target" if requirement.target else "in use",
+        "target" if requirement.target else "in-use",
         str(finding.verdict),
         detail,
     )
@@ -466,14 +470,13 @@ def report_table(
     ]
     lines.extend(f"{error.account}  {error.region}  could not be read: {error.error}" for error in errors)
     lines.append(f"matched by {matched_by(offline)}")
-    lines.extend(
-        note for note in sorted({risk_note(f.requirement.certificate) or "" for f in findings}) if note
-    )
+    for note in sorted({risk_note(f.requirement.certificate) or "" for f in findings} - {""}):
+        lines.extend(textwrap.wrap(note, width=120, subsequent_indent="    ", break_on_hyphens=False))
     for store in stores:
         mine = [finding for finding in findings if finding.store == store.path]
         wrong = [finding for finding in mine if not finding.trusted]
         verdict = "trusts everything it must" if not wrong else f"{len(wrong)} of {len(mine)} not trusted"
-        lines.append(f"{store.path} ({store.kind}, {len(store.certificates)} certificates): {verdict}")
+        lines.append(f"{store.path} ({store.kind}, {len(store.certificates)} certificate(s)): {verdict}")
     return "\n".join(lines)
 
 
@@ -501,8 +504,6 @@ def report_json(
     offline: bool,
     generated_at: datetime,
 ) -> str:
-    import json  # noqa: PLC0415 - only this format needs it
-
     document = {
         "generated_at": _iso(generated_at),
         "matched_by": "name" if offline else "thumbprint",
@@ -514,9 +515,6 @@ def report_json(
 
 
 def report_csv(findings: Sequence[Finding]) -> str:
-    import csv  # noqa: PLC0415 - only this format needs it
-    import io  # noqa: PLC0415
-
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     columns = [

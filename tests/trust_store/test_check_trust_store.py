@@ -173,7 +173,7 @@ class TestVerdicts:
         assert out[1].split()[2:6] == [HOME, "rds-ca-ecc384-g1", "target", "missing"]
         assert any(line.startswith("matched by thumbprint") for line in out)
         assert any("ECC384 chains fail the handshake in some clients" in line for line in out)
-        assert out[-1].endswith("stale.pem (PEM, 1 certificates): 1 of 1 not trusted")
+        assert out[-1].endswith("stale.pem (PEM, 1 certificate(s)): 1 of 1 not trusted")
 
     def test_csv_has_every_row(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         cli.main(

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from keystores import DATA, PUBLISHED_US_WEST_2, java_truststore, jks, pem, write
+from keystores import DATA, PUBLISHED_US_WEST_2, java_truststore, jks, pem, published, write
 
 from rds_override_local.rds_emulator import DEFAULT_CATALOG, ca_roots
 from rds_override_tools import trust_store
@@ -18,7 +18,7 @@ from rds_override_tools.trust_store import Requirement, StoreError, Verdict
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 REGION = "eu-west-1"
-PUBLISHED = x509.load_pem_x509_certificates(PUBLISHED_US_WEST_2.read_bytes())
+PUBLISHED = published()
 
 
 def roots(region: str = REGION) -> list[x509.Certificate]:
