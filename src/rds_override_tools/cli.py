@@ -16,7 +16,16 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from rds_override_tools import aws, fleet, rotate_fleet, rotation, status, trust_fleet, trust_store
+from rds_override_tools import (
+    aws,
+    fleet,
+    published_roots,
+    rotate_fleet,
+    rotation,
+    status,
+    trust_fleet,
+    trust_store,
+)
 
 if TYPE_CHECKING:
     from botocore.config import _RetryDict
@@ -498,7 +507,7 @@ def _validate_offline(args: argparse.Namespace) -> None:
     unknown = sorted(set(args.regions) - _known_regions())
     if unknown:
         raise UsageError(f"--regions: unknown: {', '.join(unknown)} (RDS regions, e.g. us-east-1,eu-west-1)")
-    if trust_store.published_root(args.regions[0], args.to) is None:
+    if published_roots.published_root(args.regions[0], args.to) is None:
         raise UsageError(
             f"--to {args.to}: no published root naming known for it offline (rds-ca-rsa2048-g1, "
             "rds-ca-rsa4096-g1, rds-ca-ecc384-g1, rds-ca-2019): check it online, by thumbprint"
@@ -514,7 +523,7 @@ def run_check_trust_store(args: argparse.Namespace) -> int:
     stores = _read_stores(args.paths, args.storepass, "")
     if args.offline:
         findings = trust_fleet.check_offline(stores, args.regions, args.to, now)
-        errors: list[trust_store.RegionError] = []
+        errors: list[rotation.RegionError] = []
     else:
         opened = _open_fleet(args)
         if isinstance(opened, int):

@@ -22,11 +22,10 @@ from rds_override_tools.fleet import (
     FleetReader,
     Memo,
     describe_error,
-    prepare_account,
+    each_region,
     read_region_databases,
 )
 from rds_override_tools.rotation import Database, Item, Kind, Options, Outcome, RegionError
-from rds_override_tools.status import Row
 
 # The IAM actions `rotate` calls in each account it reads (the member role), as the README's IAM table and
 # /work/coord/rotation-actions.txt list them; tests/rotation/test_rotate.py checks them against the calls.
@@ -170,28 +169,10 @@ def plan_fleet(
 ) -> tuple[list[Item], list[RegionError]]:
     """Every account's regions planned by at most `concurrency` threads: the items (sorted) and the
     account-regions that could not be read."""
-    items: list[Item] = []
-    errors: list[RegionError] = []
-    pool = ThreadPoolExecutor(max_workers=concurrency)
-    try:
-        accounts = list(pool.map(lambda plan: prepare_account(planner.clients, plan, regions), plans))
-        work: list[tuple[str, str]] = []
-        for account in accounts:
-            if isinstance(account, Row):  # the account could not be reached
-                errors.append(RegionError(account.account, account.region, account.error or ""))
-                continue
-            work.extend((account.id, region) for region in account.regions)
-        for answer in pool.map(lambda pair: planner.plan_region(*pair), work):
-            on_region()
-            if isinstance(answer, RegionError):
-                errors.append(answer)
-            else:
-                items.extend(answer)
-    finally:
-        # Ctrl-C while planning: the reads not started are dropped, not waited for (nothing was changed).
-        pool.shutdown(wait=True, cancel_futures=True)
+    items, errors = each_region(
+        planner.clients, plans, regions, planner.plan_region, concurrency=concurrency, on_region=on_region
+    )
     items.sort(key=lambda item: (item.account, item.region))
-    errors.sort(key=lambda error: (error.account, error.region))
     return items, errors
 
 

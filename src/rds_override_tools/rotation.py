@@ -32,9 +32,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rds_override_tools.trust_store import Finding, risk_note
+from rds_override_tools.published_roots import risk_note
+
+if TYPE_CHECKING:
+    from rds_override_tools.trust_store import Finding
 
 ROTATION_ACTION = "ca-certificate-rotation"
 SCHEDULED_REASON = "already scheduled"

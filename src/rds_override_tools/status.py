@@ -18,8 +18,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from rds_override_ledger import declarations as ledger
+from rds_override_tools.published_roots import risk_note
 from rds_override_tools.rotation import expired_on
-from rds_override_tools.trust_store import risk_note
 
 if TYPE_CHECKING:
     from rds_override_tools.readiness import Readiness

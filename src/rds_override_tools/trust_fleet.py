@@ -5,7 +5,6 @@ the stores judged against them by `trust_store`. Nothing here raises for one acc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -15,11 +14,11 @@ from rds_override_tools.fleet import (
     AccountPlan,
     FleetReader,
     describe_error,
-    prepare_account,
+    each_region,
     read_region_databases,
 )
-from rds_override_tools.status import Row
-from rds_override_tools.trust_store import Finding, RegionError, Requirement, Store
+from rds_override_tools.rotation import RegionError
+from rds_override_tools.trust_store import Finding, Requirement, Store
 
 
 class RegionCertificates:
@@ -118,25 +117,11 @@ def check_fleet(
 ) -> tuple[list[Finding], list[RegionError]]:
     """Every account's regions checked by at most `concurrency` threads: findings sorted by store, account,
     region; the account-regions that could not be read."""
-    findings: list[Finding] = []
-    errors: list[RegionError] = []
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        accounts = list(pool.map(lambda plan: prepare_account(checker.clients, plan, regions), plans))
-        work: list[tuple[str, str]] = []
-        for account in accounts:
-            if isinstance(account, Row):
-                errors.append(RegionError(account.account, account.region, account.error or ""))
-                continue
-            work.extend((account.id, region) for region in account.regions)
-        for answer in pool.map(lambda pair: checker.check_region(*pair), work):
-            on_region()
-            if isinstance(answer, RegionError):
-                errors.append(answer)
-            else:
-                findings.extend(answer)
+    findings, errors = each_region(
+        checker.clients, plans, regions, checker.check_region, concurrency=concurrency, on_region=on_region
+    )
     order = {store.path: index for index, store in enumerate(checker.stores)}
     findings.sort(key=lambda f: (order[f.store], f.account or "", f.requirement.region))
-    errors.sort(key=lambda error: (error.account, error.region))
     return findings, errors
 
 

@@ -37,6 +37,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from rds_override_tools.published_roots import published_root, risk_note
+from rds_override_tools.rotation import RegionError
+
 DEFAULT_STOREPASS = "changeit"  # the JDK's cacerts password
 # A directory is one store: these files in it (as OpenSSL's CA path, whose hashed names end in .0, .1...).
 DIRECTORY_MEMBERS = re.compile(r".*\.(pem|crt|cer|der|jks|p12|pfx|keystore|truststore|\d+)", re.IGNORECASE)
@@ -90,38 +93,6 @@ def common_name(certificate: x509.Certificate) -> str:
     return str(names[0].value) if names else ""
 
 
-# --------------------------------------------------------------------------------------------------
-# The published naming of the regional roots (what --offline matches)
-# --------------------------------------------------------------------------------------------------
-
-_G1 = re.compile(r"rds-ca-(rsa2048|rsa4096|ecc384)-g1(-.*)?")
-_KEY_LABEL = {"rsa2048": "RSA2048", "rsa4096": "RSA4096", "ecc384": "ECC384"}
-LEGACY_ROOT = "rds-ca-2019"
-# CAs whose handshakes some client families fail (issue reports: Npgsql, EF Core's PostgreSQL provider,
-# Postico, psql against Aurora PostgreSQL, DBeaver, MySqlConnector).
-RISKY_KEY_TYPES = ("rsa4096", "ecc384")
-
-
-@dataclass(frozen=True)
-class PublishedRoot:
-    """What RDS publishes for one CA's root in one region."""
-
-    common_name: str
-    key_type: str  # rsa2048, rsa4096, ecc384
-
-
-def published_root(region: str, certificate_identifier: str) -> PublishedRoot | None:
-    """The subject CN and key type RDS publishes for this CA's root in `region`; None for a CA whose naming
-    is not known here (then only a thumbprint can tell)."""
-    if certificate_identifier == LEGACY_ROOT:  # one global root, regional intermediates under it
-        return PublishedRoot("Amazon RDS Root 2019 CA", "rsa2048")
-    found = _G1.fullmatch(certificate_identifier)
-    if found is None:
-        return None
-    key_type = found.group(1)
-    return PublishedRoot(f"Amazon RDS {region} Root CA {_KEY_LABEL[key_type]} G1", key_type)
-
-
 def key_type(certificate: x509.Certificate) -> str | None:
     key = certificate.public_key()
     if isinstance(key, rsa.RSAPublicKey) and key.key_size in (2048, 4096):
@@ -129,18 +100,6 @@ def key_type(certificate: x509.Certificate) -> str | None:
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp384r1":
         return "ecc384"
     return None
-
-
-def risk_note(certificate_identifier: str) -> str | None:
-    """A short warning for targets whose handshakes some clients fail; None for the others."""
-    found = _G1.fullmatch(certificate_identifier)
-    if found is None or found.group(1) not in RISKY_KEY_TYPES:
-        return None
-    return (
-        f"{certificate_identifier}: {_KEY_LABEL[found.group(1)]} chains fail the handshake in some clients "
-        "(reported: Npgsql, EF Core's PostgreSQL provider, Postico, psql, DBeaver, MySqlConnector): "
-        "check your driver against it before applying"
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -419,13 +378,6 @@ def requirements(
 # --------------------------------------------------------------------------------------------------
 
 REPORT_COLUMNS = ("STORE", "ACCOUNT", "REGION", "CA", "FOR", "VERDICT", "DATABASES / DETAIL")
-
-
-@dataclass(frozen=True)
-class RegionError:
-    account: str
-    region: str
-    error: str
 
 
 def exit_code(findings: Sequence[Finding], errors: Sequence[RegionError]) -> int:

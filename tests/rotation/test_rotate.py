@@ -31,8 +31,17 @@ def rds() -> Any:
     return boto3.client("rds", region_name=HOME)
 
 
-def create(identifier: str, engine: str = "postgres", version: str = "16.3", ca: str = OLD) -> str:
-    answer = rds().create_db_instance(
+def create(
+    identifier: str,
+    engine: str = "postgres",
+    version: str = "16.3",
+    ca: str = OLD,
+    *,
+    region: str = HOME,
+    **more: str,
+) -> str:
+    """A DB instance (`more`: other CreateDBInstance parameters, e.g. DBParameterGroupName)."""
+    answer = boto3.client("rds", region_name=region).create_db_instance(
         DBInstanceIdentifier=identifier,
         DBInstanceClass="db.t3.micro",
         Engine=engine,
@@ -41,6 +50,7 @@ def create(identifier: str, engine: str = "postgres", version: str = "16.3", ca:
         MasterUsername="admin",
         MasterUserPassword="password123",
         CACertificateIdentifier=ca,
+        **more,  # type: ignore[arg-type]
     )
     return str(answer["DBInstance"]["DBInstanceArn"])
 

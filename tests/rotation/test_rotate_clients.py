@@ -27,17 +27,7 @@ def parameter_group(name: str, family: str, parameter: str, value: str) -> str:
 
 
 def create_in_group(identifier: str, engine: str, version: str, group: str) -> None:
-    boto3.client("rds", region_name=HOME).create_db_instance(
-        DBInstanceIdentifier=identifier,
-        DBInstanceClass="db.t3.micro",
-        Engine=engine,
-        EngineVersion=version,
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        MasterUserPassword="password123",
-        CACertificateIdentifier="rds-ca-rsa2048-g1",
-        DBParameterGroupName=group,
-    )
+    create(identifier, engine, version, DBParameterGroupName=group)
 
 
 class TestExpiredCa:
@@ -113,16 +103,7 @@ class TestTrustStoreGate:
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
         create("pg-home")
-        boto3.client("rds", region_name=OTHER).create_db_instance(
-            DBInstanceIdentifier="pg-other",
-            DBInstanceClass="db.t3.micro",
-            Engine="postgres",
-            EngineVersion="16.3",
-            AllocatedStorage=20,
-            MasterUsername="admin",
-            MasterUserPassword="password123",
-            CACertificateIdentifier="rds-ca-rsa2048-g1",
-        )
+        create("pg-other", region=OTHER)
         store = tmp_path / "app.pem"
         store.write_bytes(ca_roots.bundle([HOME], "whole"))  # the app only knows the home region's roots
         code, report, _ = rotate(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from keystores import DATA, PUBLISHED_US_WEST_2, java_truststore, jks, pem, published, write
 
 from rds_override_local.rds_emulator import DEFAULT_CATALOG, ca_roots
-from rds_override_tools import trust_store
+from rds_override_tools import published_roots, trust_store
 from rds_override_tools.trust_store import Requirement, StoreError, Verdict
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
@@ -56,7 +56,7 @@ class TestThumbprint:
                 for e in DEFAULT_CATALOG
                 if e.thumbprint == trust_store.thumbprint(certificate)
             )
-            published = trust_store.published_root("us-west-2", ca)
+            published = published_roots.published_root("us-west-2", ca)
             assert published is not None
             assert trust_store.common_name(certificate) == published.common_name
             assert trust_store.key_type(certificate) == published.key_type

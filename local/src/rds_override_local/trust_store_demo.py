@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from rds_override_local import keystores, organization
+from rds_override_local import keystores, organization, status_demo
 from rds_override_local.cloud import create_stack, emulator_server
 from rds_override_local.rds_emulator import ca_roots
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = Path(args.keep or scratch)
         folder.mkdir(parents=True, exist_ok=True)
         declare(endpoint, accounts[0], regions)
-        add_instance(endpoint, accounts[0], regions[0])
+        status_demo.add_instances(endpoint, accounts[0], regions[0])  # orders: on rds-ca-rsa2048-g1
         ready = folder / "ready.pem"
         ready.write_bytes(ca_roots.bundle(regions, "whole"))
         stale = folder / "stale.jks"
@@ -107,22 +107,6 @@ def declare(endpoint: str, account: str, regions: Sequence[str]) -> None:
     stack_id = create_stack(cloudformation, organization.STACK_NAME)
     for region in regions:
         organization.declare(session, endpoint, stack_id, region, organization.DECLARED)
-
-
-def add_instance(endpoint: str, account: str, region: str) -> None:
-    """A DB instance still on rds-ca-rsa2048-g1: its CA must be trusted too until it is rotated."""
-    organization.member_session(endpoint, account).client(
-        "rds", region_name=region, endpoint_url=endpoint
-    ).create_db_instance(
-        DBInstanceIdentifier="orders",
-        DBInstanceClass="db.t4g.micro",
-        Engine="postgres",
-        EngineVersion="16.3",
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        MasterUserPassword="not-a-secret-emulator",
-        CACertificateIdentifier="rds-ca-rsa2048-g1",
-    )
 
 
 if __name__ == "__main__":

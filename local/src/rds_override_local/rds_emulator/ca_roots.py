@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from rds_override_tools.trust_store import published_root
+from rds_override_tools.published_roots import published_root
 
 _lock = threading.Lock()
 BundleKind = Literal["whole", "trimmed", "stale"]
