@@ -146,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate_parser.add_argument(
         "--no-restart",
         action="store_true",
-        help="CertificateRotationRestart=false where the engine version rotates without a restart; "
-        "databases that would restart are skipped",
+        help="CertificateRotationRestart=false where the engine version rotates without a restart and the "
+        "parameter group does not force TLS (rds.force_ssl, require_secure_transport); others skipped",
     )
     rotate_parser.add_argument(
         "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)"
