@@ -619,14 +619,24 @@ def risk_notes(report: Report) -> list[str]:
 
 
 def trust_lines(report: Report) -> list[str]:
-    """What the plan says of the clients: each store's verdict per region, or that they were not checked."""
+    """What the plan says of the clients: per store, where it trusts the target, and each account-region
+    where it does not (JSON has every one); or that they were not checked."""
     if report.trust is None:
         return [CLIENTS_NOT_CHECKED]
-    return [
-        f"client trust store {f.store}: {f.account} {f.requirement.region} {f.requirement.certificate} "
-        f"{f.verdict}" + (f" ({f.detail})" if f.detail else "")
-        for f in report.trust
-    ]
+    lines = []
+    for store in sorted({f.store for f in report.trust}):
+        mine = [f for f in report.trust if f.store == store]
+        trusted = sum(1 for f in mine if f.trusted)
+        lines.append(
+            f"client trust store {store}: trusts the target in {trusted} of {len(mine)} account-region(s)"
+        )
+        lines.extend(
+            f"client trust store {store}: {f.account} {f.requirement.region} {f.requirement.certificate} "
+            f"{f.verdict}" + (f" ({f.detail})" if f.detail else "")
+            for f in mine
+            if not f.trusted
+        )
+    return lines
 
 
 def report_json(report: Report, generated_at: datetime) -> str:

@@ -129,7 +129,21 @@ class TestTrustStoreGate:
             (HOME, "found"),
             (OTHER, "missing"),
         }
-        assert [call for call in writes()] == ["ModifyDBInstance"]
+        assert writes() == ["ModifyDBInstance"]
+        cli.main(
+            [
+                "rotate",
+                "--regions",
+                f"{HOME},{OTHER}",
+                "--to",
+                "rds-ca-rsa4096-g1",
+                "--trust-store",
+                str(store),
+            ]
+        )
+        out = " ".join(capsys.readouterr().out.split())  # long lines are wrapped
+        assert f"client trust store {store}: trusts the target in 1 of 2 account-region(s)" in out
+        assert f"client trust store {store}: 123456789012 {OTHER} rds-ca-rsa4096-g1 missing" in out
 
     def test_without_trust_store_the_plan_says_clients_were_not_checked(
         self, capsys: pytest.CaptureFixture[str]
