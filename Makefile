@@ -50,8 +50,8 @@ logged = mkdir -p $(LOGS) && { $(2); } > $(LOGS)/$(1).log 2>&1 \
 STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status rotate \
-	bench-rotate deploy deploy-check outputs delete release cdk-asset synth cdk-wheel stackset member-roles \
-	simulate-org mutate docs clean distclean
+	bench-rotate check-trust-store trust-store-demo bench-trust-store deploy deploy-check outputs delete release \
+	cdk-asset synth cdk-wheel stackset member-roles simulate-org mutate docs clean distclean
 
 # The descriptions start in one column, after the longest target name.
 help: ## List the targets
@@ -158,6 +158,15 @@ rotate: $(VENV_STAMP) ## Plan (or --apply) the move of every database to its reg
 
 bench-rotate: $(VENV_STAMP) ## Time `rotate`'s plan over 50 accounts x 17 regions x 10 databases; measure --max-concurrent
 	$(RUN) python tools/bench_rotate.py $(ARGS)
+
+check-trust-store: $(VENV_STAMP) ## Does a client trust store hold each region's RDS root? (ARGS="PATH --regions ... --to CA")
+	$(RUN) rds-certificate-override check-trust-store $(ARGS)
+
+trust-store-demo: $(VENV_STAMP) ## Show `check-trust-store` on the emulator: a ready store beside a stale one
+	@$(RUN) python -m rds_override_local.trust_store_demo $(ARGS)
+
+bench-trust-store: $(VENV_STAMP) ## Time `check-trust-store` (500 certificates x 17 regions) against one `status`; count reads
+	$(RUN) python tools/bench_trust_store.py $(ARGS)
 
 # Credentials and region are checked first (one STS call), before the build and sam's questions.
 deploy-check: $(VENV_STAMP)

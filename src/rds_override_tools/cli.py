@@ -1,4 +1,5 @@
-"""`rds-certificate-override`: the operator's console command. Subcommands: `status`, `rotate`."""
+"""`rds-certificate-override`: the operator's console command. Subcommands: `status`, `rotate`,
+`check-trust-store`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from rds_override_tools import aws, fleet, regions, rotate_fleet, rotation, status
+from rds_override_tools import (
+    aws,
+    fleet,
+    published_roots,
+    regions,
+    rotate_fleet,
+    rotation,
+    status,
+    trust_fleet,
+    trust_store,
+)
 
 if TYPE_CHECKING:
     from botocore.config import _RetryDict
@@ -170,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate_parser.add_argument(
         "--no-restart",
         action="store_true",
-        help="CertificateRotationRestart=false where the engine version rotates without a restart; "
-        "databases that would restart are skipped",
+        help="CertificateRotationRestart=false where the engine version rotates without a restart and the "
+        "parameter group does not force TLS (rds.force_ssl, require_secure_transport); others skipped",
     )
     rotate_parser.add_argument(
         "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)"
@@ -189,8 +200,64 @@ def build_parser() -> argparse.ArgumentParser:
     rotate_parser.add_argument(
         "--format", choices=["table", "json"], default="table", help="what stdout shows (table)"
     )
+    _add_trust_store_options(rotate_parser, "--trust-store")
     rotate_parser.set_defaults(run=run_rotate)
+
+    check_parser = commands.add_parser(
+        "check-trust-store",
+        help="whether client trust stores hold each region's RDS root of the target CA and of the CAs in use",
+        description="Read-only. Exit status: 0 every store trusts all it must in every region; 1 a root is "
+        "missing, expired or not yet valid (or the CA itself expired in RDS); 2 bad input or something could "
+        f"not be read. Store types read: {trust_store.STORE_TYPES}.",
+    )
+    check_parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a store: PEM (one or many certificates), DER, PKCS#12, JKS, or a directory (one store: the "
+        "union of its .pem/.crt/.cer/.jks/.p12 files); read by content, not extension; each judged alone",
+    )
+    _add_selection(check_parser)
+    check_parser.add_argument(
+        "--to",
+        metavar="CA",
+        help="the target CA (default: the CA declared in each region by the ledger, else its default for new "
+        "launches)",
+    )
+    check_parser.add_argument(
+        "--target-only",
+        action="store_true",
+        help="only the target CA, not also the CAs the region's databases are on now",
+    )
+    check_parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="no AWS call, no credentials: match the published root names (subject, key type, self-signed, "
+        "validity) instead of thumbprints; needs --regions and --to",
+    )
+    _add_trust_store_options(check_parser, None)
+    check_parser.add_argument(
+        "--format", choices=["table", "json", "csv"], default="table", help="what stdout shows (table)"
+    )
+    check_parser.set_defaults(run=run_check_trust_store)
     return parser
+
+
+def _add_trust_store_options(parser: argparse.ArgumentParser, paths_option: str | None) -> None:
+    if paths_option is not None:
+        parser.add_argument(
+            paths_option,
+            dest="trust_stores",
+            nargs="+",
+            metavar="PATH",
+            help="client trust stores (as check-trust-store reads them): a region is changed only where each "
+            "of them holds the target's root",
+        )
+    parser.add_argument(
+        "--storepass",
+        default=trust_store.DEFAULT_STOREPASS,
+        help=f"password of JKS and PKCS#12 stores ({trust_store.DEFAULT_STOREPASS}, the JDK's default)",
+    )
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -383,13 +450,14 @@ def run_rotate(args: argparse.Namespace) -> int:
             _write_report(args.report, report)
             refused += f"; nothing was changed (the report in {args.report} says so)"
         raise UsageError(refused)
+    stores = _read_stores(args.trust_stores, args.storepass, "--trust-store ") if args.trust_stores else None
     opened = _open_fleet(args, retries=ROTATE_RETRIES)
     if isinstance(opened, int):
         return opened
     clients, plans = opened
     report = rotation.Report(target=args.to, options=options, apply=args.apply)
     try:
-        return _rotate(args, clients, plans, report)
+        return _rotate(args, clients, plans, report, stores)
     except KeyboardInterrupt:
         report.interrupted = True
         print(f"{PROGRAM} rotate: interrupted", file=sys.stderr)
@@ -400,14 +468,23 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def _rotate(
-    args: argparse.Namespace, clients: aws.Clients, plans: list[fleet.AccountPlan], report: rotation.Report
+    args: argparse.Namespace,
+    clients: aws.Clients,
+    plans: list[fleet.AccountPlan],
+    report: rotation.Report,
+    stores: list[trust_store.Store] | None,
 ) -> int:
     reader = fleet.FleetReader(clients, days=0)
-    planner = rotate_fleet.RotationReader(reader, to=args.to, options=report.options)
+    planner = rotate_fleet.RotationReader(reader, to=args.to, options=report.options, stores=stores)
     with tqdm(total=None, unit="region", file=sys.stderr, disable=None, leave=False) as bar:
         report.items, report.errors = rotate_fleet.plan_fleet(
             planner, plans, args.regions, concurrency=args.concurrency, on_region=bar.update
         )
+    if stores is not None:
+        report.trust = sorted(planner.trust, key=lambda f: (f.store, f.account or "", f.requirement.region))
+    refused = [error for error in report.errors if error.bad_input]
+    if refused:  # before any change: an expired --to is refused, as the function refuses to declare one
+        raise UsageError(f"{refused[0].error} (in {refused[0].region})")
     planned = rotation.counts(report.items)
     if args.apply and planned.databases:
         if not args.yes:
@@ -434,6 +511,84 @@ def _rotate(
         print(f"{PROGRAM} rotate: interrupted: what was not sent is marked not-started", file=sys.stderr)
         return 130
     return rotation.exit_code(report)
+
+
+def _read_stores(paths: Sequence[str], storepass: str, option: str) -> list[trust_store.Store]:
+    """Every store, before any AWS call: one that cannot be read is bad input (exit 2), named."""
+    try:
+        return [trust_store.read_store(path, storepass) for path in paths]
+    except trust_store.StoreError as error:
+        raise UsageError(f"{option}{error}") from error
+
+
+def _known_regions() -> set[str]:
+    session = botocore.session.Session()
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("rds", partition)
+    }
+
+
+def _validate_offline(args: argparse.Namespace) -> None:
+    remote = [
+        option
+        for option, value in (
+            ("--accounts", args.accounts),
+            ("--organization", args.organization),
+            ("--ou", args.ou),
+            ("--role-name", args.role_name),
+            ("--endpoint-url", args.endpoint_url),
+        )
+        if value
+    ]
+    if remote:
+        raise UsageError(f"--offline reads nothing from AWS: drop {', '.join(remote)}")
+    if not args.regions or not args.to:
+        raise UsageError("--offline needs --regions R1,R2 and --to CA (nothing is read to find them)")
+    unknown = sorted(set(args.regions) - _known_regions())
+    if unknown:
+        raise UsageError(f"--regions: unknown: {', '.join(unknown)} (RDS regions, e.g. us-east-1,eu-west-1)")
+    if published_roots.published_root(args.regions[0], args.to) is None:
+        raise UsageError(
+            f"--to {args.to}: no published root naming known for it offline (rds-ca-rsa2048-g1, "
+            "rds-ca-rsa4096-g1, rds-ca-ecc384-g1, rds-ca-2019): check it online, by thumbprint"
+        )
+
+
+def run_check_trust_store(args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    if args.offline:
+        _validate_offline(args)
+    else:
+        _validate(args)
+    stores = _read_stores(args.paths, args.storepass, "")
+    if args.offline:
+        findings = trust_fleet.check_offline(stores, args.regions, args.to, now)
+        errors: list[rotation.RegionError] = []
+    else:
+        opened = _open_fleet(args)
+        if isinstance(opened, int):
+            return opened
+        clients, plans = opened
+        checker = trust_fleet.TrustReader(
+            fleet.FleetReader(clients, days=0, now=now),
+            stores,
+            to=args.to,
+            target_only=args.target_only,
+            now=now,
+        )
+        with tqdm(total=None, unit="region", file=sys.stderr, disable=None, leave=False) as bar:
+            findings, errors = trust_fleet.check_fleet(
+                checker, plans, args.regions, concurrency=args.concurrency, on_region=bar.update
+            )
+    if args.format == "json":
+        print(trust_store.report_json(stores, findings, errors, offline=args.offline, generated_at=now))
+    elif args.format == "csv":
+        print(trust_store.report_csv(findings))
+    else:
+        print(trust_store.report_table(stores, findings, errors, offline=args.offline))
+    return trust_store.exit_code(findings, errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from rds_override_tools.rotation import (
     EngineFacts,
     Kind,
     MaintenanceAction,
+    RegionError,
     is_multi_az_cluster,
     read_db_cluster,
     read_db_instance,
@@ -33,11 +34,15 @@ from rds_override_tools.status import (
     LedgerError,
     Row,
     build_row,
+    expired_databases,
     parse_ledger,
     read_certificates,
     read_instance,
     unreadable,
 )
+
+# What the region-level reads may raise; anything else is a bug and surfaces.
+READ_ERRORS = (ClientError, BotoCoreError, LedgerError)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -215,6 +220,11 @@ class FleetReader:
             supported_certificates=supported,
             now=self.now,
             days=self.days,
+            on_expired_ca=expired_databases(
+                ((d.identifier, d.certificate) for d in found.databases if d.multi_az_cluster is None),
+                certificates.valid_till,
+                self.now,
+            ),
         )
         # Multi-AZ DB clusters carry a server certificate of their own: expiring ones are listed too.
         horizon = self.now + timedelta(days=self.days)
@@ -232,6 +242,45 @@ class FleetReader:
         target = readiness.target_certificate(row.declared_certificates, certificates.default)
         row.readiness = readiness.measure(target, found.databases, facts, found.maintenance)
         return row
+
+
+T = TypeVar("T")
+
+
+def each_region(
+    clients: aws.Clients,
+    plans: Sequence[AccountPlan],
+    regions: list[str] | None,
+    read: Callable[[str, str], list[T] | RegionError],
+    *,
+    concurrency: int,
+    on_region: Callable[[], object] = lambda: None,
+) -> tuple[list[T], list[RegionError]]:
+    """`read(account, region)` for every account's regions, by at most `concurrency` threads: what they
+    found, and the account-regions that could not be read (sorted; an account that could not be reached is
+    one, region "*")."""
+    found: list[T] = []
+    errors: list[RegionError] = []
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
+        accounts = list(pool.map(lambda plan: prepare_account(clients, plan, regions), plans))
+        work: list[tuple[str, str]] = []
+        for account in accounts:
+            if isinstance(account, Row):  # the account could not be reached
+                errors.append(RegionError(account.account, account.region, account.error or ""))
+                continue
+            work.extend((account.id, region) for region in account.regions)
+        for answer in pool.map(lambda pair: read(*pair), work):
+            on_region()
+            if isinstance(answer, RegionError):
+                errors.append(answer)
+            else:
+                found.extend(answer)
+    finally:
+        # Ctrl-C while reading: the reads not started are dropped, not waited for (nothing was changed).
+        pool.shutdown(wait=True, cancel_futures=True)
+    errors.sort(key=lambda error: (error.account, error.region))
+    return found, errors
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_override_tools import aws, rotation
+from rds_override_tools import aws, rotation, trust_fleet, trust_store
 from rds_override_tools.fleet import (
+    READ_ERRORS,
     AccountPlan,
     FleetReader,
+    Memo,
     describe_error,
-    prepare_account,
+    each_region,
     read_region_databases,
 )
-from rds_override_tools.rotation import Item, Options, Outcome, RegionError
-from rds_override_tools.status import LedgerError, Row
+from rds_override_tools.rotation import Database, Item, Kind, Options, Outcome, RegionError
 
 # The IAM actions `rotate` calls in each account it reads (the member role), as docs/status.md's IAM table and
 # /work/coord/rotation-actions.txt list them; tests/rotation/test_rotate.py checks them against the calls.
@@ -35,24 +36,34 @@ READ_ACTIONS = (
     "rds:DescribeDBClusters",
     "rds:DescribePendingMaintenanceActions",
     "rds:DescribeDBProxies",
+    "rds:DescribeDBParameters",  # --no-restart: does the parameter group force TLS?
+    "rds:DescribeDBClusterParameters",
     "ssm:GetParametersByPath",
     "cloudformation:DescribeStacks",
     "ec2:DescribeRegions",
 )
 WRITE_ACTIONS = ("rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:ApplyPendingMaintenanceAction")
 
-# What the region-level reads may raise; anything else is a bug and surfaces.
-READ_ERRORS = (ClientError, BotoCoreError, LedgerError)
-
 
 class RotationReader:
     """Reads one account-region into plan items; one instance per run (its caches last the run)."""
 
-    def __init__(self, reader: FleetReader, *, to: str | None, options: Options) -> None:
+    def __init__(
+        self,
+        reader: FleetReader,
+        *,
+        to: str | None,
+        options: Options,
+        stores: Sequence[trust_store.Store] | None = None,
+    ) -> None:
         self.reader = reader
         self.clients = reader.clients
         self.to = to
         self.options = options
+        self.stores = stores  # --trust-store; None: clients not checked
+        self.trust: list[trust_store.Finding] = []
+        self._trust_lock = threading.Lock()
+        self._parameters: Memo[tuple[str, str, str, str], str | None] = Memo()
 
     def declared(self, account: str, region: str) -> list[str]:
         """The CAs the region's live declarations declare (the ledger, read as `status` reads it)."""
@@ -70,15 +81,48 @@ class RotationReader:
             except READ_ERRORS as error:
                 return RegionError(account, region, describe_error(error))
 
+    def tls_forced(self, account: str, region: str, database: Database) -> str | None:
+        """With --no-restart: the parameter forcing TLS on `database`, or why that could not be read."""
+        group = database.parameter_group
+        if group is None or rotation.tls_parameter(database.engine) is None:
+            return None
+        cluster = database.kind is Kind.CLUSTER
+
+        def describe() -> str | None:
+            rds = self.clients.rds(region)
+            try:
+                with self.clients.account(account):
+                    if cluster:
+                        pages = rds.get_paginator("describe_db_cluster_parameters").paginate(
+                            DBClusterParameterGroupName=group
+                        )
+                    else:
+                        pages = rds.get_paginator("describe_db_parameters").paginate(
+                            DBParameterGroupName=group
+                        )
+                    parameters = [p for page in pages for p in page["Parameters"]]
+            except READ_ERRORS as error:  # cannot tell: not safe to skip the restart
+                return f"parameter group {group} could not be read: {describe_error(error)}"
+            return rotation.tls_forced(database.engine, group, parameters)
+
+        return self._parameters.get((account, region, group, database.engine), describe)
+
     def _plan_region(self, account: str, region: str) -> list[Item] | RegionError:
         rds = self.clients.rds(region)
-        pages = list(rds.get_paginator("describe_certificates").paginate())
-        default = pages[0].get("DefaultCertificateForNewLaunches", "")
-        available = [c["CertificateIdentifier"] for page in pages for c in page.get("Certificates", [])]
+        certificates = trust_fleet.describe_certificates(rds)
         declared = self.declared(account, region) if self.to is None else []
-        target, why = rotation.choose_target(self.to, declared, default, available)
+        now = self.reader.now
+        target, why = rotation.choose_target(
+            self.to,
+            declared,
+            certificates.default,
+            certificates.identifiers,
+            valid_till=certificates.valid_till,
+            now=now,
+        )
         if target is None:
-            return RegionError(account, region, why, problem=rotation.NO_TARGET)
+            expired = self.to is not None and rotation.expired_on(self.to, certificates.valid_till, now)
+            return RegionError(account, region, why, problem=rotation.NO_TARGET, bad_input=bool(expired))
         found = read_region_databases(rds)
         proxies = [
             proxy["DBProxyName"]
@@ -87,17 +131,32 @@ class RotationReader:
         ]
         off_target = {(d.engine, d.engine_version) for d in found.databases if d.certificate != target}
         engines = {key: self.reader.engine_facts(account, region, *key) for key in sorted(off_target)}
-        return rotation.plan_region(
+        tls: dict[str, str] = {}
+        if self.options.no_restart:
+            for database in found.databases:
+                if database.certificate != target and (forced := self.tls_forced(account, region, database)):
+                    tls[database.arn] = forced
+        items = rotation.plan_region(
             account,
             region,
             target=target,
-            proposed=default,
+            proposed=certificates.default,
             databases=found.databases,
             engines=engines,
             maintenance=found.maintenance,
             proxies=proxies,
             options=self.options,
+            tls=tls,
+            valid_till=certificates.valid_till,
+            now=now,
         )
+        if self.stores is None:
+            return items
+        requirement = trust_fleet.target_requirement(region, target, certificates)
+        findings = trust_store.judge_all(self.stores, [requirement], now, account)
+        with self._trust_lock:
+            self.trust.extend(findings)
+        return rotation.gate(items, findings)
 
 
 def plan_fleet(
@@ -110,28 +169,10 @@ def plan_fleet(
 ) -> tuple[list[Item], list[RegionError]]:
     """Every account's regions planned by at most `concurrency` threads: the items (sorted) and the
     account-regions that could not be read."""
-    items: list[Item] = []
-    errors: list[RegionError] = []
-    pool = ThreadPoolExecutor(max_workers=concurrency)
-    try:
-        accounts = list(pool.map(lambda plan: prepare_account(planner.clients, plan, regions), plans))
-        work: list[tuple[str, str]] = []
-        for account in accounts:
-            if isinstance(account, Row):  # the account could not be reached
-                errors.append(RegionError(account.account, account.region, account.error or ""))
-                continue
-            work.extend((account.id, region) for region in account.regions)
-        for answer in pool.map(lambda pair: planner.plan_region(*pair), work):
-            on_region()
-            if isinstance(answer, RegionError):
-                errors.append(answer)
-            else:
-                items.extend(answer)
-    finally:
-        # Ctrl-C while planning: the reads not started are dropped, not waited for (nothing was changed).
-        pool.shutdown(wait=True, cancel_futures=True)
+    items, errors = each_region(
+        planner.clients, plans, regions, planner.plan_region, concurrency=concurrency, on_region=on_region
+    )
     items.sort(key=lambda item: (item.account, item.region))
-    errors.sort(key=lambda error: (error.account, error.region))
     return items, errors
 
 

@@ -12,6 +12,9 @@ reads and the writes live in `rotate_fleet.py`. The rules, in the order they are
 - not `available` (stopped, stopping, `modifying`, creating...): skipped, its status is the reason;
 - an engine version whose `SupportedCACertificateIdentifiers` does not list the target: skipped;
 - `--no-restart` and an engine version that cannot rotate without a restart: skipped;
+- `--no-restart` and a parameter group that forces TLS (`rds.force_ssl`, `require_secure_transport`), or one
+  that could not be read: skipped, the parameter named (without a restart the old certificate stays in use,
+  and every client connects with TLS);
 - otherwise planned: `ApplyPendingMaintenanceAction` where RDS already proposes a `ca-certificate-rotation`
   and the target is the CA it rotates to (the region's default for new launches), else `ModifyDBInstance` /
   `ModifyDBCluster` with `CACertificateIdentifier`.
@@ -23,12 +26,18 @@ Proxy uses ACM certificates: each proxy is listed as skipped, never touched.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rds_override_tools.published_roots import risk_note
+
+if TYPE_CHECKING:
+    from rds_override_tools.trust_store import Finding
 
 ROTATION_ACTION = "ca-certificate-rotation"
 SCHEDULED_REASON = "already scheduled"
@@ -79,6 +88,7 @@ class Database:
     multi_az_cluster: str | None = None  # the Multi-AZ DB cluster this instance belongs to
     maintenance_window: str | None = None
     valid_till: datetime | None = None
+    parameter_group: str | None = None  # the DB parameter group (an instance) or DB cluster parameter group
 
 
 def read_db_instance(instance: Mapping[str, Any], multi_az_clusters: set[str]) -> Database:
@@ -97,6 +107,9 @@ def read_db_instance(instance: Mapping[str, Any], multi_az_clusters: set[str]) -
         multi_az_cluster=cluster if cluster in multi_az_clusters else None,
         maintenance_window=instance.get("PreferredMaintenanceWindow"),
         valid_till=instance.get("CertificateDetails", {}).get("ValidTill"),
+        parameter_group=next(
+            (g.get("DBParameterGroupName") for g in instance.get("DBParameterGroups", [])), None
+        ),
     )
 
 
@@ -123,6 +136,7 @@ def read_db_cluster(cluster: Mapping[str, Any]) -> Database:
         .get("CAIdentifier"),
         maintenance_window=cluster.get("PreferredMaintenanceWindow"),
         valid_till=cluster.get("CertificateDetails", {}).get("ValidTill"),
+        parameter_group=cluster.get("DBClusterParameterGroup"),
     )
 
 
@@ -178,6 +192,40 @@ def read_maintenance_actions(resources: Iterable[Mapping[str, Any]]) -> dict[str
     return found
 
 
+# The parameter that forces TLS, per engine family (RDS for PostgreSQL and SQL Server; MySQL and MariaDB).
+TLS_PARAMETERS = {
+    "postgres": "rds.force_ssl",
+    "aurora-postgresql": "rds.force_ssl",
+    "sqlserver": "rds.force_ssl",
+    "mysql": "require_secure_transport",
+    "mariadb": "require_secure_transport",
+    "aurora-mysql": "require_secure_transport",
+}
+_TLS_ON = {"1", "on", "true"}
+
+
+def tls_parameter(engine: str) -> str | None:
+    """The parameter that forces TLS for this engine (sqlserver-se, sqlserver-ee... are "sqlserver")."""
+    family = "sqlserver" if engine.startswith("sqlserver") else engine
+    return TLS_PARAMETERS.get(family)
+
+
+def tls_forced(engine: str, group: str, parameters: Iterable[Mapping[str, Any]]) -> str | None:
+    """ "<parameter>=<value> in parameter group <group>" when the group forces TLS; None when it does not."""
+    name = tls_parameter(engine)
+    for parameter in parameters:
+        if parameter.get("ParameterName") == name:
+            value = str(parameter.get("ParameterValue", "")).lower()
+            return f"{name}={value} in parameter group {group}" if value in _TLS_ON else None
+    return None
+
+
+def expired_on(certificate: str | None, valid_till: Mapping[str, datetime], now: datetime) -> datetime | None:
+    """When `certificate` expired (DescribeCertificates' ValidTill), if it has by `now`."""
+    moment = valid_till.get(certificate or "")
+    return moment if moment is not None and moment <= now else None
+
+
 @dataclass(frozen=True)
 class Options:
     when: When = When.NEXT_MAINTENANCE_WINDOW
@@ -204,18 +252,25 @@ class Item:
     reason: str = ""  # why skipped
     outcome: Outcome = Outcome.PLANNED
     error: str | None = None
+    certificate_expired: datetime | None = None  # the CA it is on expired then (DescribeCertificates)
 
     @property
     def planned(self) -> bool:
         return self.action is not Action.SKIP
 
 
-def _when(options: Options, database: Database, maintenance: MaintenanceAction | None) -> str:
+def _when(
+    options: Options, database: Database, maintenance: MaintenanceAction | None, restarts: bool | None
+) -> str:
+    # Without a restart the server keeps presenting the old certificate until its next restart.
+    later = (
+        "; new certificate in use after the next restart" if options.no_restart and restarts is False else ""
+    )
     if options.when is When.IMMEDIATELY:
-        return "immediately"
+        return "immediately" + later
     window = f" {database.maintenance_window}" if database.maintenance_window else ""
     forced = maintenance.forced_apply if maintenance is not None else None
-    return f"next window{window}" + (f"; forced {forced.date()}" if forced else "")
+    return f"next window{window}" + (f"; forced {forced.date()}" if forced else "") + later
 
 
 def _skip_reason(  # noqa: PLR0911 - one return per rule, in the order the module docstring lists them
@@ -224,6 +279,8 @@ def _skip_reason(  # noqa: PLR0911 - one return per rule, in the order the modul
     facts: EngineFacts,
     maintenance: MaintenanceAction | None,
     options: Options,
+    *,
+    tls: str | None = None,
 ) -> str | None:
     if database.engine in OTHER_SERVICES:
         return f"{OTHER_SERVICES[database.engine]} shares the RDS API: not rotated here"
@@ -239,6 +296,8 @@ def _skip_reason(  # noqa: PLR0911 - one return per rule, in the order the modul
         return f"{database.engine} {database.engine_version} does not support {target}"
     if options.no_restart and not facts.rotates_without_restart:
         return f"{database.engine} {database.engine_version} restarts to rotate (--no-restart)"
+    if options.no_restart and tls is not None:
+        return f"--no-restart refused: TLS forced ({tls}): the new certificate would not be in use"
     return None
 
 
@@ -252,15 +311,19 @@ def plan_database(
     facts: EngineFacts,
     maintenance: MaintenanceAction | None,
     options: Options,
+    tls: str | None = None,
+    certificate_expired: datetime | None = None,
 ) -> Item | None:
     """The plan item of one database; None when it is already on the target.
 
     proposed: the CA a `ca-certificate-rotation` maintenance action moves to (the region's default for new
-    launches): only then does the plan use ApplyPendingMaintenanceAction.
+    launches): only then does the plan use ApplyPendingMaintenanceAction. tls: with --no-restart, the
+    parameter that forces TLS on this database (or why its parameter group could not be read); None: not
+    forced. certificate_expired: when the CA it is on now expired.
     """
     if database.certificate == target:
         return None
-    reason = _skip_reason(database, target, facts, maintenance, options)
+    reason = _skip_reason(database, target, facts, maintenance, options, tls=tls)
     if reason is not None:
         action = Action.SKIP
     elif maintenance is not None and target == proposed:
@@ -286,9 +349,10 @@ def plan_database(
         action=action,
         supports_target=supports,
         restarts=restarts,
-        when="" if action is Action.SKIP else _when(options, database, maintenance),
+        when="" if action is Action.SKIP else _when(options, database, maintenance, restarts),
         reason=reason or "",
         outcome=_initial_outcome(action, reason),
+        certificate_expired=certificate_expired,
     )
 
 
@@ -309,8 +373,14 @@ def plan_region(
     maintenance: Mapping[str, MaintenanceAction],
     proxies: Sequence[str] = (),
     options: Options = Options(),
+    tls: Mapping[str, str] | None = None,
+    valid_till: Mapping[str, datetime] | None = None,
+    now: datetime | None = None,
 ) -> list[Item]:
-    """Every database of one account and region that is not on `target`: planned or skipped with a reason."""
+    """Every database of one account and region that is not on `target`: planned or skipped with a reason.
+
+    tls: by database ARN, the parameter that forces TLS (read with --no-restart only). valid_till:
+    DescribeCertificates' ValidTill by CA, to mark databases on an expired CA (at `now`)."""
     items = [
         item
         for database in databases
@@ -324,6 +394,10 @@ def plan_region(
                 facts=engines.get((database.engine, database.engine_version), UNKNOWN_ENGINE),
                 maintenance=maintenance.get(database.arn),
                 options=options,
+                tls=(tls or {}).get(database.arn),
+                certificate_expired=expired_on(database.certificate, valid_till or {}, now)
+                if now is not None
+                else None,
             )
         )
         is not None
@@ -349,23 +423,51 @@ def plan_region(
 
 
 def choose_target(
-    requested: str | None, declared: Sequence[str], default: str, available: Sequence[str]
+    requested: str | None,
+    declared: Sequence[str],
+    default: str,
+    available: Sequence[str],
+    *,
+    valid_till: Mapping[str, datetime] | None = None,
+    now: datetime | None = None,
 ) -> tuple[str | None, str]:
     """(the region's target CA, or None with the reason it has none).
 
     requested: --to; declared: the CAs live declarations declare there; default: the region's
     DefaultCertificateForNewLaunches; available: the region's DescribeCertificates identifiers (a --to
-    unknown there is refused for that region).
+    unknown there is refused for that region); valid_till: their ValidTill (a --to expired at `now` is
+    refused, as the function refuses to declare one: `expired_target`).
     """
     if requested is not None:
         if requested not in available:
             return None, f"--to {requested}: not a certificate of this region ({', '.join(available)})"
+        expired = expired_on(requested, valid_till or {}, now) if now is not None else None
+        if expired is not None:
+            return None, expired_target(requested, expired, available, valid_till=valid_till or {}, now=now)
         return requested, ""
     if len(set(declared)) > 1:
         return None, f"live declarations disagree ({', '.join(sorted(set(declared)))}): use --to"
     if declared:
         return declared[0], ""
     return default, ""
+
+
+EXPIRED_TARGET = "expired on"
+
+
+def expired_target(
+    requested: str,
+    expired: datetime,
+    available: Sequence[str],
+    *,
+    valid_till: Mapping[str, datetime],
+    now: datetime | None,
+) -> str:
+    """The refusal of an expired --to, worded as the function's (override.choose_certificate)."""
+    valid = sorted(ca for ca in available if now is None or expired_on(ca, valid_till, now) is None)
+    return (
+        f"--to {requested!r} {EXPIRED_TARGET} {_iso(expired)}: valid choices are {', '.join(valid) or 'none'}"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,6 +492,24 @@ def request(item: Item, options: Options) -> tuple[str, dict[str, Any]]:
             parameters["CertificateRotationRestart"] = False
         return "modify_db_instance", {"DBInstanceIdentifier": item.identifier, **parameters}
     raise ValueError(f"{item.identifier}: a skipped item is never sent")
+
+
+def gate(items: Sequence[Item], findings: Sequence[Finding]) -> list[Item]:
+    """One region's items, the planned ones skipped unless every store trusts the target there."""
+    untrusted = [finding for finding in findings if not finding.trusted]
+    if not untrusted:
+        return list(items)
+    reason = "; ".join(
+        f"client trust store {f.store}: {f.requirement.certificate} root {f.verdict}"
+        + (f" ({f.detail})" if f.detail else "")
+        for f in untrusted
+    )
+    return [
+        replace(item, action=Action.SKIP, when="", reason=reason, outcome=Outcome.SKIPPED)
+        if item.planned
+        else item
+        for item in items
+    ]
 
 
 def with_outcome(item: Item, outcome: Outcome, error: str | None = None) -> Item:
@@ -441,6 +561,7 @@ class RegionError:
     region: str
     error: str
     problem: str = UNREADABLE
+    bad_input: bool = False  # the command's input is refused here (an expired --to): exit 2, nothing applied
 
 
 @dataclass
@@ -453,6 +574,7 @@ class Report:
     interrupted: bool = False
     confirmed: bool | None = None  # None: no confirmation asked (plan mode, or --yes)
     refused: str | None = None  # why nothing was read or changed (--apply with no terminal to confirm on)
+    trust: list[Finding] | None = None  # --trust-store: each store judged per region; None: not checked
 
     def outcomes(self) -> dict[str, int]:
         found = Counter(str(item.outcome) for item in self.items)
@@ -492,7 +614,38 @@ def item_json(item: Item) -> dict[str, Any]:
         "reason": item.reason or None,
         "outcome": str(item.outcome),
         "error": item.error,
+        "certificate_expired_on": _iso(item.certificate_expired),
     }
+
+
+CLIENTS_NOT_CHECKED = (
+    "clients not checked: `rds-certificate-override check-trust-store PATH --to CA` (or --trust-store PATH)"
+)
+
+
+def risk_notes(report: Report) -> list[str]:
+    return sorted({note for item in report.items if (note := risk_note(item.target))})
+
+
+def trust_lines(report: Report) -> list[str]:
+    """What the plan says of the clients: per store, where it trusts the target, and each account-region
+    where it does not (JSON has every one); or that they were not checked."""
+    if report.trust is None:
+        return [CLIENTS_NOT_CHECKED]
+    lines = []
+    for store in sorted({f.store for f in report.trust}):
+        mine = [f for f in report.trust if f.store == store]
+        trusted = sum(1 for f in mine if f.trusted)
+        lines.append(
+            f"client trust store {store}: trusts the target in {trusted} of {len(mine)} account-region(s)"
+        )
+        lines.extend(
+            f"client trust store {store}: {f.account} {f.requirement.region} {f.requirement.certificate} "
+            f"{f.verdict}" + (f" ({f.detail})" if f.detail else "")
+            for f in mine
+            if not f.trusted
+        )
+    return lines
 
 
 def report_json(report: Report, generated_at: datetime) -> str:
@@ -509,6 +662,21 @@ def report_json(report: Report, generated_at: datetime) -> str:
         "outcomes": report.outcomes(),
         "items": [item_json(item) for item in report.items],
         "errors": [vars(error) for error in report.errors],
+        "clients_checked": report.trust is not None,
+        "trust_stores": None
+        if report.trust is None
+        else [
+            {
+                "store": f.store,
+                "account": f.account,
+                "region": f.requirement.region,
+                "certificate": f.requirement.certificate,
+                "verdict": str(f.verdict),
+                "detail": f.detail or None,
+            }
+            for f in report.trust
+        ],
+        "notes": [*risk_notes(report), *([CLIENTS_NOT_CHECKED] if report.trust is None else [])],
     }
     return json.dumps(document, indent=2)
 
@@ -542,7 +710,8 @@ def _plan_cells(item: Item) -> tuple[str, ...]:
         item.region,
         name,
         engine,
-        item.certificate or "-",
+        (item.certificate or "-")
+        + (f" (expired {item.certificate_expired.date()})" if item.certificate_expired else ""),
         item.target,
         _restart_cell(item),
         action,
@@ -567,6 +736,8 @@ def report_table(report: Report, *, summary: bool = True) -> str:
         f"{error.account.ljust(widths[0])}  {error.region.ljust(widths[1])}  {error.problem}: {error.error}"
         for error in report.errors
     )
+    for note in [*risk_notes(report), *trust_lines(report)]:
+        lines.extend(textwrap.wrap(note, width=120, subsequent_indent="    ", break_on_hyphens=False))
     if not summary:
         return "\n".join(lines)
     outcomes = {name: n for name, n in report.outcomes().items() if n}

@@ -18,6 +18,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from rds_override_ledger import declarations as ledger
+from rds_override_tools.published_roots import risk_note
+from rds_override_tools.rotation import expired_on
 
 if TYPE_CHECKING:
     from rds_override_tools.readiness import Readiness
@@ -28,6 +30,7 @@ class State(StrEnum):
     DRIFT = "drift"  # a live declaration declares a CA other than the override in force
     UNDECLARED = "undeclared"  # an override that no live declaration declares
     STALE = "stale"  # a declaration whose stack is gone
+    EXPIRED_CA = "expired-ca"  # databases on a CA past its ValidTill: their clients' TLS checks fail
     UNREADABLE = "unreadable"  # some read failed: the row says which and why
 
 
@@ -98,6 +101,7 @@ class Certificates:
     override: str | None  # the certificate with CustomerOverride, if any
     default_valid_till: datetime | None
     override_valid_till: datetime | None  # CustomerOverrideValidTill
+    valid_till: dict[str, datetime] = field(default_factory=dict)  # every CA's ValidTill, by identifier
 
 
 def read_certificates(default: str, certificates: Iterable[Mapping[str, Any]]) -> Certificates:
@@ -109,6 +113,7 @@ def read_certificates(default: str, certificates: Iterable[Mapping[str, Any]]) -
         override=override["CertificateIdentifier"] if override else None,
         default_valid_till=by_id.get(default, {}).get("ValidTill"),
         override_valid_till=override.get("CustomerOverrideValidTill") if override else None,
+        valid_till={ca: c["ValidTill"] for ca, c in by_id.items() if c.get("ValidTill") is not None},
     )
 
 
@@ -166,6 +171,7 @@ class Row:
     instances_by_certificate: dict[str, int] = field(default_factory=dict)
     expiring_instances: list[Instance] = field(default_factory=list)
     unsupported_engines: list[str] = field(default_factory=list)
+    on_expired_ca: list[str] = field(default_factory=list)  # "<database> (<CA>, expired <date>)"
     readiness: Readiness | None = None  # set by the reader (readiness.measure); None when unreadable
     error: str | None = None
 
@@ -185,11 +191,13 @@ def build_row(
     supported_certificates: Mapping[tuple[str, str], Sequence[str] | None],
     now: datetime,
     days: int,
+    on_expired_ca: Sequence[str] = (),
 ) -> Row:
     """Everything the report says about one region, from what was read there.
 
     supported_certificates: SupportedCACertificateIdentifiers per (engine, engine version) in use; None where
-    DescribeDBEngineVersions does not say (then nothing is claimed about that engine).
+    DescribeDBEngineVersions does not say (then nothing is claimed about that engine). on_expired_ca: the
+    databases on a CA past its ValidTill (`expired_databases`): the row is expired-ca unless it is drift.
     """
     live = [declaration for declaration in declarations if declaration.stack_id in live_stacks]
     horizon = now + timedelta(days=days)
@@ -198,10 +206,13 @@ def build_row(
         for (engine, version), supported in supported_certificates.items()
         if supported is not None and certificates.default not in supported
     )
+    state = decide_state(certificates.override, declarations, live_stacks)
+    if on_expired_ca and state is not State.DRIFT:
+        state = State.EXPIRED_CA
     return Row(
         account=account,
         region=region,
-        state=decide_state(certificates.override, declarations, live_stacks),
+        state=state,
         default_certificate=certificates.default,
         override=certificates.override is not None,
         declared_certificates=sorted({declaration.certificate_identifier for declaration in live}),
@@ -217,7 +228,20 @@ def build_row(
             key=lambda instance: (instance.valid_till, instance.identifier),
         ),
         unsupported_engines=unsupported,
+        on_expired_ca=list(on_expired_ca),
     )
+
+
+def expired_databases(
+    databases: Iterable[tuple[str, str | None]], valid_till: Mapping[str, datetime], now: datetime
+) -> list[str]:
+    """ "<database> (<CA>, expired <date>)" for each (identifier, CA) whose CA is past its ValidTill."""
+    found = []
+    for identifier, certificate in databases:
+        expired = expired_on(certificate, valid_till, now)
+        if expired is not None:
+            found.append(f"{identifier} ({certificate}, expired {expired.date()})")
+    return sorted(found)
 
 
 def filter_states(rows: Iterable[Row], states: Iterable[State] | None) -> list[Row]:
@@ -271,6 +295,8 @@ def row_json(row: Row, days: int) -> dict[str, Any]:
             for i in row.expiring_instances
         ],
         "engines_without_default_certificate": row.unsupported_engines,
+        "databases_on_expired_ca": row.on_expired_ca,
+        "target_risk_note": _risk(row),
         "readiness": row.readiness.json() if row.readiness else None,
         "error": row.error,
     }
@@ -307,7 +333,15 @@ def _notes(row: Row) -> str:
     )
     if row.unsupported_engines:
         notes.append(f"engines without {row.default_certificate}: {', '.join(row.unsupported_engines)}")
+    if row.on_expired_ca:
+        notes.append(f"on an expired CA: {', '.join(row.on_expired_ca)}")
     return "; ".join(notes) or "-"
+
+
+def _risk(row: Row) -> str | None:
+    """The risk note of the row's target CA (ECC384, RSA4096), if any."""
+    target = row.readiness.target if row.readiness else None
+    return risk_note(target) if target else None
 
 
 def expiring(row: Row, horizon: datetime) -> list[str]:
@@ -443,6 +477,9 @@ def report_table(rows: Sequence[Row], days: int, *, wide: bool = False) -> str:
                     break_on_hyphens=False,
                 )
             )
+    # Said once per risky target CA, not on every row.
+    for risk in sorted({risk for row in rows if (risk := _risk(row))}):
+        lines.extend(textwrap.wrap(risk, width=TABLE_WIDTH, subsequent_indent="    ", break_on_hyphens=False))
     lines.append(_summary_line(rows))
     return "\n".join(lines)
 

@@ -37,7 +37,10 @@ def test_it_shows_the_command_and_a_report_with_every_finding() -> None:
     assert sorted(states) == sorted(["in-sync"] * 6 + ["drift"] * 2 + ["undeclared"] + ["stale"] * 3)
     assert lines[14:16] == ["", "NOTES"]
     assert "100000000001 us-east-1: orders expires " in result.stdout  # an instance's server certificate
-    assert lines[-2] == "12 account-regions: 6 in-sync, 2 drift, 1 undeclared, 3 stale, 0 unreadable"
+    assert (
+        lines[-2]
+        == "12 account-regions: 6 in-sync, 2 drift, 1 undeclared, 3 stale, 0 expired-ca, 0 unreadable"
+    )
     assert lines[-1].startswith("(the emulator on 127.0.0.1: 4 accounts x 3 regions, arranged with 2 drift,")
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import botocore.session
@@ -26,6 +27,7 @@ from rds_override_ledger import declarations
 from rds_override_local import organization, settings
 from rds_override_local.api_calls import ApiCallAttempt, ApiCallRecorder, api_call_recorder
 from rds_override_local.cloud import emulator_server
+from rds_override_local.rds_emulator import ca_roots
 
 HOME = settings.REGION
 US = settings.OTHER_REGION
@@ -163,6 +165,51 @@ def test_rotates_plan_calls_in_a_member_account_only_what_the_audit_role_allows(
     assert called <= ROTATE_PLAN, "ROTATE_PLAN (rotate_fleet.READ_ACTIONS) lists what rotate's plan calls"
     assert called <= Template().roles({"TrustedAccountId": MEMBERS[1]})[AUDIT_ROLE].actions()
     assert all(is_read(action) for action in called)
+
+
+def test_rotate_no_restart_reads_the_parameter_groups_the_audit_role_allows(
+    endpoint: str, recorder: ApiCallRecorder
+) -> None:
+    run_command(
+        endpoint,
+        recorder,
+        "rotate",
+        "--accounts",
+        MEMBERS[0],
+        "--role-name",
+        AUDIT_ROLE,
+        "--regions",
+        HOME,
+        "--to",
+        "rds-ca-ecc384-g1",  # pg-1 is on the declared rds-ca-rsa4096-g1
+        "--no-restart",
+    )
+    called = member_actions(recorder.take_attempts())
+    assert "rds:DescribeDBParameters" in called
+    assert called <= ROTATE_PLAN
+    assert called <= Template().roles({"TrustedAccountId": MEMBERS[1]})[AUDIT_ROLE].actions()
+
+
+def test_check_trust_store_reads_in_a_member_account_no_more_than_status(
+    endpoint: str, recorder: ApiCallRecorder, tmp_path: Path
+) -> None:
+    store = tmp_path / "bundle.pem"
+    store.write_bytes(ca_roots.bundle([HOME, US]))
+    run_command(
+        endpoint,
+        recorder,
+        "check-trust-store",
+        str(store),
+        "--accounts",
+        MEMBERS[0],
+        "--role-name",
+        AUDIT_ROLE,
+        "--regions",
+        f"{HOME},{US}",
+    )
+    called = member_actions(recorder.take_attempts())
+    assert "rds:DescribeCertificates" in called
+    assert called <= STATUS, "check-trust-store needs no permission beyond status's"
 
 
 def test_with_organization_the_caller_lists_the_accounts_and_members_only_read(

@@ -32,7 +32,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     return zipfile.ZipFile(built)
 
 
-def test_the_wheel_depends_on_boto3_and_tqdm_and_the_translator_only_as_the_stackset_extra(
+def test_the_wheel_depends_on_boto3_tqdm_cryptography_and_the_translator_only_as_the_stackset_extra(
     wheel: zipfile.ZipFile,
 ) -> None:
     (metadata_name,) = (name for name in wheel.namelist() if name.endswith(".dist-info/METADATA"))
@@ -40,6 +40,7 @@ def test_the_wheel_depends_on_boto3_and_tqdm_and_the_translator_only_as_the_stac
     assert sorted(metadata.get_all("Requires-Dist") or []) == [
         "aws-sam-translator; extra == 'stackset'",
         "boto3",
+        "cryptography>=45",  # check-trust-store's PEM, DER and PKCS#12 readers
         "tqdm",
     ]
     assert metadata.get_all("Provides-Extra") == ["stackset"]

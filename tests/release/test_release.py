@@ -436,7 +436,8 @@ def test_the_operator_wheel_holds_the_status_command(release: Path) -> None:
         in wheel.read(f"{dist_info}/entry_points.txt").decode()
     )
     assert "rds_override_tools/cli.py" in wheel.namelist()
-    # The operator command alone: no stand-ins, and only boto3 and tqdm (the SAM translator is an extra).
+    # The operator command alone: no stand-ins, and only boto3, tqdm and cryptography (check-trust-store's
+    # readers); the SAM translator is an extra.
     assert not [name for name in wheel.namelist() if "local" in name or "rds_override_local" in name]
     required = metadata.get_all("Requires-Dist")
-    assert [name for name in required if "extra ==" not in name] == ["boto3", "tqdm"]
+    assert [name for name in required if "extra ==" not in name] == ["boto3", "cryptography>=45", "tqdm"]

@@ -31,8 +31,17 @@ def rds() -> Any:
     return boto3.client("rds", region_name=HOME)
 
 
-def create(identifier: str, engine: str = "postgres", version: str = "16.3", ca: str = OLD) -> str:
-    answer = rds().create_db_instance(
+def create(
+    identifier: str,
+    engine: str = "postgres",
+    version: str = "16.3",
+    ca: str = OLD,
+    *,
+    region: str = HOME,
+    **more: str,
+) -> str:
+    """A DB instance (`more`: other CreateDBInstance parameters, e.g. DBParameterGroupName)."""
+    answer = boto3.client("rds", region_name=region).create_db_instance(
         DBInstanceIdentifier=identifier,
         DBInstanceClass="db.t3.micro",
         Engine=engine,
@@ -41,6 +50,7 @@ def create(identifier: str, engine: str = "postgres", version: str = "16.3", ca:
         MasterUsername="admin",
         MasterUserPassword="password123",
         CACertificateIdentifier=ca,
+        **more,  # type: ignore[arg-type]
     )
     return str(answer["DBInstance"]["DBInstanceArn"])
 
@@ -176,7 +186,9 @@ class TestPlan:
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert cli.main(["rotate", "--regions", HOME, "--to", "rds-ca-nope"]) == 2
-        header, line, summary = capsys.readouterr().out.splitlines()
+        lines = capsys.readouterr().out.splitlines()
+        header, summary = lines[0], lines[-1]
+        (line,) = [text for text in lines if "no target: " in text]  # the notes below it aside
         assert "unreadable" not in line + summary
         assert line.split("  no target: ", 1)[1].startswith("--to rds-ca-nope: not a certificate")
         # ACCOUNT and REGION as wide as the account id and the region: the region under REGION
@@ -281,6 +293,7 @@ class TestIamActions:
         emulator.add_pending_maintenance_action(ACCOUNT, HOME, arn)
         emulator.reset_calls()
         rotate(capsys)  # the target: the default for new launches, which mysql-1's pending action rotates to
+        rotate(capsys, "--no-restart", "--to", TARGET)  # reads the parameter groups: does one force TLS?
         reads = {f"rds:{call.action}" for call in emulator.calls()}
         assert reads == {a for a in rotate_fleet.READ_ACTIONS if a.startswith("rds:")}
         emulator.reset_calls()

@@ -350,6 +350,7 @@ class TestAccounts:
             "drift": 0,
             "undeclared": 1,
             "stale": 0,
+            "expired-ca": 0,
             "unreadable": 0,
         }
 
@@ -547,9 +548,12 @@ class TestOutput:
             "instances_by_certificate",
             "instances_expiring_within_90_days",
             "engines_without_default_certificate",
+            "databases_on_expired_ca",
+            "target_risk_note",
             "readiness",
             "error",
         }
+        assert report["rows"][0]["target_risk_note"].startswith("rds-ca-rsa4096-g1: RSA4096 chains fail")
         assert set(report["rows"][0]["declarations"][0]) == {
             "parameter_name",
             "stack_id",
@@ -592,7 +596,15 @@ class TestOutput:
         assert lines[1].split()[8:16] == ["1", "1", "0", "0", "0", "-", "-", "team-a/RdsCertificateOverride"]
         assert "pg-1 expires" in lines[1]
         assert lines[2].split()[:5] == [CALLER_ACCOUNT, US, "undeclared", "rds-ca-ecc384-g1", "yes"]
-        assert lines[3] == "2 account-regions: 1 in-sync, 0 drift, 1 undeclared, 0 stale, 0 unreadable"
+        # Each risky target's note once, under the table (rsa4096 here, ecc384 in US).
+        assert [line.split(":")[0] for line in lines[3:-1] if not line.startswith(" ")] == [
+            "rds-ca-ecc384-g1",
+            "rds-ca-rsa4096-g1",
+        ]
+        assert (
+            lines[-1]
+            == "2 account-regions: 1 in-sync, 0 drift, 1 undeclared, 0 stale, 0 expired-ca, 0 unreadable"
+        )
 
     def test_table_notes_say_what_needs_a_look(
         self, caller: Account, capsys: pytest.CaptureFixture[str]
@@ -632,3 +644,32 @@ class TestOutput:
         assert code == 0
         assert "0/2 [" in terminal.getvalue()  # the total: both regions
         assert json.loads(capsys.readouterr().out)["summary"]["in-sync"] == 2
+
+
+class TestExpiredCa:
+    def test_a_database_on_an_expired_ca_is_expired_ca_not_in_sync(
+        self, caller: Account, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        caller.create_instance(
+            HOME,
+            "legacy-1",
+            certificate="rds-ca-2019",
+            valid_till=datetime(2024, 8, 22, tzinfo=UTC),
+            engine="postgres",
+            version="16.3",
+        )
+        code, report, _ = status(capsys, "--regions", HOME)
+        assert code == 1
+        [row] = report["rows"]
+        assert row["state"] == "expired-ca"
+        assert row["databases_on_expired_ca"] == ["legacy-1 (rds-ca-2019, expired 2024-08-22)"]
+        cli.main(["status", "--regions", HOME])
+        out = capsys.readouterr().out
+        assert "on an expired CA: legacy-1 (rds-ca-2019, expired 2024-08-22)" in out
+
+    def test_a_risky_target_carries_its_note(
+        self, caller: Account, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        caller.declare(HOME, caller.create_stack(TEAM_A), "rds-ca-ecc384-g1")
+        cli.main(["status", "--regions", HOME])
+        assert "ECC384 chains fail the handshake in some clients" in capsys.readouterr().out

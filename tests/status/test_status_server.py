@@ -101,7 +101,7 @@ def test_status_over_http_across_accounts(endpoint: str) -> None:
     assert "team-a/RdsCertificateOverride" in table.stdout
     assert (
         table.stdout.splitlines()[-1]
-        == "4 account-regions: 3 in-sync, 0 drift, 1 undeclared, 0 stale, 0 unreadable"
+        == "4 account-regions: 3 in-sync, 0 drift, 1 undeclared, 0 stale, 0 expired-ca, 0 unreadable"
     )
 
 

@@ -229,6 +229,16 @@ def run_status(
     return StatusRun(exit_code=exit_code, report=report, wall_s=wall, cpu_s=cpu)
 
 
+def run_check_trust_store(
+    endpoint: str, accounts: Sequence[str], regions: Sequence[str], paths: Sequence[str]
+) -> StatusRun:
+    """`check-trust-store PATHS --format json` over `accounts` and `regions`, in its own process, timed."""
+    exit_code, report, wall, cpu = _run_command(
+        "check-trust-store", "rows", endpoint, accounts, regions, role_name=ROLE_NAME, extra_args=paths
+    )
+    return StatusRun(exit_code=exit_code, report=report, wall_s=wall, cpu_s=cpu)
+
+
 def _run_command(
     command: str,
     report_key: str,

@@ -9,20 +9,25 @@ which is moto's service name only for modules inside moto.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from cryptography import x509
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue
 
+from rds_override_tools.trust_store import thumbprint
+
+from .ca_roots import root_certificate
 from .exceptions import CertificateNotFoundFault
 
 
 class CatalogEntry(NamedTuple):
-    """One CA certificate every account and region starts with."""
+    """One CA certificate every account and region starts with. ``thumbprint`` is the real us-west-2 one
+    (kept to check the emulator's digest against RDS's); each region's answer is its own root's
+    (``ca_roots``)."""
 
     certificate_identifier: str
     thumbprint: str
@@ -79,13 +84,26 @@ class Certificate:
     """
 
     certificate_identifier: str
-    thumbprint: str
     valid_from: datetime
     valid_till: datetime
     region_name: str
     partition: str
     certificate_type: str = "CA"
     customer_override: bool = False
+    explicit_thumbprint: str | None = None  # arranged by a test; else computed from the root
+
+    @property
+    def thumbprint(self) -> str:
+        """SHA-1 of the region's root certificate (DER), lower-case hex: made on first use (``ca_roots``)."""
+        if self.explicit_thumbprint is not None:
+            return self.explicit_thumbprint
+        return thumbprint(self.root())
+
+    def root(self) -> x509.Certificate:
+        """This region's root certificate of the CA."""
+        return root_certificate(
+            self.region_name, self.certificate_identifier, self.valid_from, self.valid_till
+        )
 
     @property
     def certificate_arn(self) -> str:
@@ -115,7 +133,6 @@ class RDSCertificatesBackend(BaseBackend):
                 entry.certificate_identifier,
                 valid_from=entry.valid_from,
                 valid_till=entry.valid_till,
-                thumbprint=entry.thumbprint,
             )
         self._system_default = SYSTEM_DEFAULT_CERTIFICATE
         self._override: str | None = None
@@ -132,14 +149,11 @@ class RDSCertificatesBackend(BaseBackend):
     ) -> Certificate:
         """Add (or replace) a certificate in this region's catalog and return it.
 
-        Without ``thumbprint``, a synthetic one: SHA-1 hex of ``"<region>/<certificate_identifier>"``.
+        Without ``thumbprint``, the one of the region's root certificate made for it (``ca_roots``).
         """
-        if thumbprint is None:
-            digest_input = f"{self.region_name}/{certificate_identifier}".encode()
-            thumbprint = hashlib.sha1(digest_input, usedforsecurity=False).hexdigest()
         certificate = Certificate(
             certificate_identifier=certificate_identifier,
-            thumbprint=thumbprint,
+            explicit_thumbprint=thumbprint,
             valid_from=valid_from,
             valid_till=valid_till,
             region_name=self.region_name,
