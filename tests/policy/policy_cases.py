@@ -33,8 +33,16 @@ ENGINE_VERSIONS = [
     {"Engine": "postgres", "EngineVersion": "16.3", "SupportedCACertificateIdentifiers": [*ALL, SOON]},
     {"Engine": "postgres", "EngineVersion": "15.7", "SupportedCACertificateIdentifiers": [*ALL, SOON]},
     {"Engine": "mysql", "EngineVersion": "8.0.39", "SupportedCACertificateIdentifiers": ALL},
-    {"Engine": "sqlserver-se", "EngineVersion": "15.00.4415.2.v1", "SupportedCACertificateIdentifiers": NO_ECC},
-    {"Engine": "sqlserver-se", "EngineVersion": "16.00.4095.4.v1", "SupportedCACertificateIdentifiers": NO_ECC},
+    {
+        "Engine": "sqlserver-se",
+        "EngineVersion": "15.00.4415.2.v1",
+        "SupportedCACertificateIdentifiers": NO_ECC,
+    },
+    {
+        "Engine": "sqlserver-se",
+        "EngineVersion": "16.00.4095.4.v1",
+        "SupportedCACertificateIdentifiers": NO_ECC,
+    },
     {"Engine": "docdb", "EngineVersion": "4.0.0", "SupportedCACertificateIdentifiers": [RSA2048]},
     {"Engine": "docdb", "EngineVersion": "5.0.0", "SupportedCACertificateIdentifiers": ALL},
 ]
@@ -88,12 +96,20 @@ def db(engine: str, version: str | None = None, ca: str | None = None, **more: A
 def multi_az(engine: str, version: str, **more: Any) -> dict[str, Any]:
     return {
         "Type": "AWS::RDS::DBCluster",
-        "Properties": {"Engine": engine, "EngineVersion": version, "DBClusterInstanceClass": "db.m6gd.large", **more},
+        "Properties": {
+            "Engine": engine,
+            "EngineVersion": version,
+            "DBClusterInstanceClass": "db.m6gd.large",
+            **more,
+        },
     }
 
 
 def docdb(version: str, ca: str | None = None) -> dict[str, dict[str, Any]]:
-    instance: dict[str, Any] = {"DBClusterIdentifier": {"Ref": "DocCluster"}, "DBInstanceClass": "db.r6g.large"}
+    instance: dict[str, Any] = {
+        "DBClusterIdentifier": {"Ref": "DocCluster"},
+        "DBInstanceClass": "db.r6g.large",
+    }
     if ca is not None:
         instance["CACertificateIdentifier"] = ca
     return {
@@ -155,7 +171,12 @@ CASES = [
         {("RDS_CA_EXISTS", FAIL), ("RDS_CA_ENGINE_SUPPORTED", FAIL)},
     ),
     Case("expiring-ca", {"Db": db("postgres", "16.3", SOON)}, SYSTEM, {("RDS_CA_NOT_EXPIRING", FAIL)}),
-    Case("unknown-engine-version", {"Db": db("postgres", "99.1", RSA2048)}, SYSTEM, {("RDS_CA_ENGINE_KNOWN", WARN)}),
+    Case(
+        "unknown-engine-version",
+        {"Db": db("postgres", "99.1", RSA2048)},
+        SYSTEM,
+        {("RDS_CA_ENGINE_KNOWN", WARN)},
+    ),
     Case("unknown-engine", {"Db": db("db2-se", "11.5", RSA2048)}, SYSTEM, {("RDS_CA_ENGINE_KNOWN", WARN)}),
     Case(
         "partial-version-selects-one-that-lacks-the-ca",
@@ -167,7 +188,10 @@ CASES = [
     Case("full-version-supports-the-ca", {"Db": db("postgres", "16.3", ECC384)}, SYSTEM, set()),
     Case("multi-az-cluster-declared-default", {"Db": multi_az("mysql", "8.0.39")}, DECLARED, set()),
     Case(
-        "multi-az-cluster-default-by-hand", {"Db": multi_az("mysql", "8.0.39")}, BY_HAND, {("RDS_CA_DECLARED", FAIL)}
+        "multi-az-cluster-default-by-hand",
+        {"Db": multi_az("mysql", "8.0.39")},
+        BY_HAND,
+        {("RDS_CA_DECLARED", FAIL)},
     ),
     Case(
         "aurora-cluster-is-not-judged",
