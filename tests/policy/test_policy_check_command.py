@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from policy_cases import ECC384, RSA2048, SYSTEM, db
 
+from policy_cases import ECC384, RSA2048, SYSTEM, db
 from rds_override_tools import cli
 
 YAML_TEMPLATE = """\

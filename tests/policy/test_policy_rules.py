@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from policy_cases import (
     CASES,
     DECLARED_ECC,
@@ -18,7 +19,6 @@ from policy_cases import (
     db,
     hook_input,
 )
-
 from rds_override_tools import policy_check
 from rds_override_tools.policy_check import Severity
 
