@@ -74,7 +74,8 @@ def event(request_type: str, url: str) -> dict[str, Any]:
     return {
         "RequestType": request_type,
         "ResponseURL": url,
-        "StackId": f"arn:aws:cloudformation:{HOME}:{CALLER_ACCOUNT}:stack/hook/5e2c4f00-0000-0000-0000-0123456789ab",
+        "StackId": f"arn:aws:cloudformation:{HOME}:{CALLER_ACCOUNT}:stack/hook/"
+        "5e2c4f00-0000-0000-0000-0123456789ab",
         "RequestId": "r-1",
         "LogicalResourceId": "PolicyData",
         "ResourceType": "Custom::RdsCaPolicyData",
