@@ -116,7 +116,21 @@ def build_data(
 
 
 def render(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+    """Sorted, one key a line, and one entry a line in the lists of entries: small, and a change in the
+    region is a change of a few lines."""
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    lines = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            entries = ",\n".join(f"  {compact(item)}" for item in value)
+            lines.append(f" {json.dumps(key)}: [\n{entries}\n ]")
+        else:
+            lines.append(f" {json.dumps(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def read_engine_versions(rds: Any) -> list[dict[str, Any]]:
