@@ -203,11 +203,11 @@ member-roles: $(MEMBER_ROLES_DIR)/template.yaml ## Write dist/member-roles/templ
 	@echo "member roles: $<"
 
 # The function is the operator package without its dependencies (boto3 is the runtime's; tqdm is the CLI's):
-# its console script and install record are dropped (they would name this build's paths).
+# its console script and install record are dropped (they would name this build's paths), and uv's .lock.
 policy-hook: $(VENV_STAMP) ## Write dist/policy-hook/: the CA policy Guard Hook template and its data refresh function's zip
 	@rm -rf $(POLICY_FUNCTION) && mkdir -p $(POLICY_FUNCTION) $(POLICY_HOOK_DIR)
 	@$(call logged,policy-hook,UV_COMPILE_BYTECODE=0 $(UV) pip install --no-deps --target $(POLICY_FUNCTION) .)
-	@rm -rf $(POLICY_FUNCTION)/bin $(POLICY_FUNCTION)/*.dist-info
+	@rm -rf $(POLICY_FUNCTION)/bin $(POLICY_FUNCTION)/*.dist-info $(POLICY_FUNCTION)/.lock
 	@$(RUN) python tools/function_zip.py $(POLICY_FUNCTION) $(POLICY_HOOK_DIR)/policy-data-function.zip
 	@cp policy/guard-hook.yaml $(POLICY_HOOK_DIR)/template.yaml
 	@echo "policy hook: $(POLICY_HOOK_DIR)/template.yaml, $(POLICY_HOOK_DIR)/policy-data-function.zip" \

@@ -144,3 +144,17 @@ def test_every_finding_carries_its_rules_own_message() -> None:
     for case in CASES:
         for finding in policy_check.check_template("t.json", {"Resources": case.resources}, case.data):
             assert finding.message in messages, (case.id, finding)
+
+
+@pytest.mark.parametrize(("ca", "expected"), [(ECC384, {"RDS_CA_ENGINE_SUPPORTED"}), (RSA2048, set())])
+def test_a_hooks_docdb_instance_names_its_cluster_by_id_and_is_judged_by_every_docdb_version(
+    ca: str, expected: set[str]
+) -> None:
+    properties = {"DBClusterIdentifier": "my-cluster", "CACertificateIdentifier": ca}
+    document = {
+        "Resources": {"Db": {"ResourceType": "AWS::DocDB::DBInstance", "ResourceProperties": properties}}
+    }
+    failed = [
+        failed.rule for severity in Severity for failed in policy_check.evaluate(document, SYSTEM, severity)
+    ]
+    assert set(failed) == expected
