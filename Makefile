@@ -30,6 +30,9 @@ STACKSET_DIR := dist/stackset
 # The member accounts' roles for `status` and `rotate` (--role-name): kept by hand, shipped as it is.
 MEMBER_ROLES := member-roles.yaml
 MEMBER_ROLES_DIR := dist/member-roles
+# The Guard Hook (policy/guard-hook.yaml) and its data refresh function: the operator package, no dependencies.
+POLICY_HOOK_DIR := dist/policy-hook
+POLICY_FUNCTION := build/policy-hook/function
 
 export UV_PYTHON_DOWNLOADS := never
 # Compile bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (it is on CI), every run
@@ -51,7 +54,7 @@ STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status rotate \
 	bench-rotate check-trust-store trust-store-demo bench-trust-store deploy deploy-check outputs delete release \
-	cdk-asset synth cdk-wheel stackset member-roles simulate-org mutate docs clean distclean
+	cdk-asset synth cdk-wheel stackset member-roles policy-hook simulate-org mutate docs clean distclean
 
 # The descriptions start in one column, after the longest target name.
 help: ## List the targets
@@ -112,11 +115,12 @@ lint: $(VENV_STAMP) synth stackset ## Run ruff, mypy, bandit, cfn-lint, sam vali
 	$(RUN) cfn-lint --ignore-checks W3005 -- $(CDK_OUT)/*.template.json
 	$(RUN) cfn-lint $(STACKSET_DIR)/template.json
 	$(RUN) cfn-lint $(MEMBER_ROLES)
+	$(RUN) cfn-lint policy/guard-hook.yaml
 	$(RUN) sam validate --lint --template template.yaml
 	$(RUN) bandit --quiet --recursive lambda 2>&1 | { ! grep .; }
 	$(UV) run --quiet --project tools/scanners --locked checkov --quiet --compact --skip-download \
 		--framework cloudformation --file template.yaml $(addprefix --file ,$(wildcard $(CDK_OUT)/*.template.json)) \
-		--file $(STACKSET_DIR)/template.json --file $(MEMBER_ROLES)
+		--file $(STACKSET_DIR)/template.json --file $(MEMBER_ROLES) --file policy/guard-hook.yaml
 
 format: $(VENV_STAMP) ## Format and auto-fix the Python code
 	$(RUN) ruff format .
@@ -214,6 +218,17 @@ $(MEMBER_ROLES_DIR)/template.yaml: $(MEMBER_ROLES)
 
 member-roles: $(MEMBER_ROLES_DIR)/template.yaml ## Write dist/member-roles/template.yaml: the member accounts' roles for status and rotate
 	@echo "member roles: $<"
+
+# The function is the operator package without its dependencies (boto3 is the runtime's; tqdm is the CLI's):
+# its console script and install record are dropped (they would name this build's paths), and uv's .lock.
+policy-hook: $(VENV_STAMP) ## Write dist/policy-hook/: the CA policy Guard Hook template and its data refresh function's zip
+	@rm -rf $(POLICY_FUNCTION) && mkdir -p $(POLICY_FUNCTION) $(POLICY_HOOK_DIR)
+	@$(call logged,policy-hook,UV_COMPILE_BYTECODE=0 $(UV) pip install --no-deps --target $(POLICY_FUNCTION) .)
+	@rm -rf $(POLICY_FUNCTION)/bin $(POLICY_FUNCTION)/*.dist-info $(POLICY_FUNCTION)/.lock
+	@$(RUN) python tools/function_zip.py $(POLICY_FUNCTION) $(POLICY_HOOK_DIR)/policy-data-function.zip
+	@cp policy/guard-hook.yaml $(POLICY_HOOK_DIR)/template.yaml
+	@echo "policy hook: $(POLICY_HOOK_DIR)/template.yaml, $(POLICY_HOOK_DIR)/policy-data-function.zip" \
+		"($$(du -k $(POLICY_HOOK_DIR)/policy-data-function.zip | cut -f1) KiB): upload the zip, pass CodeBucket/CodeKey"
 
 # ACCOUNTS (50) accounts, each managing the first REGION_COUNT (17) of the default regions. REGIONS is a list
 # everywhere (make stackset): a count given as REGIONS (its old meaning here) stops make before anything runs.

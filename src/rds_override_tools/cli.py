@@ -1,10 +1,11 @@
 """`rds-certificate-override`: the operator's console command. Subcommands: `status`, `rotate`,
-`check-trust-store`."""
+`check-trust-store`, `policy-data`, `policy-check`."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
 import re
 import sys
@@ -20,6 +21,7 @@ from tqdm import tqdm
 from rds_override_tools import (
     aws,
     fleet,
+    policy_data,
     published_roots,
     regions,
     rotate_fleet,
@@ -240,6 +242,45 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "json", "csv"], default="table", help="what stdout shows (table)"
     )
     check_parser.set_defaults(run=run_check_trust_store)
+
+    data_parser = commands.add_parser(
+        "policy-data",
+        help="write the data the RDS CA Guard rules judge by: one JSON file per account-region",
+        description="Reads DescribeCertificates, DescribeDBEngineVersions (every engine, paged) and the "
+        "ledger. Exit status: 0 written; 2 something could not be read (or bad input).",
+    )
+    _add_selection(data_parser)
+    data_parser.add_argument(
+        "--days", type=int, default=30, help="CAs expiring within DAYS go to RdsCaExpiring (30)"
+    )
+    data_parser.add_argument(
+        "--output",
+        metavar="FILE|DIR",
+        help="a path ending in .json: that file (one account-region); anything else: a folder (made if "
+        "missing) of <account>-<region>.json (default: stdout, for one account-region)",
+    )
+    data_parser.set_defaults(run=run_policy_data)
+
+    policy_check_parser = commands.add_parser(
+        "policy-check",
+        help="run the RDS CA Guard rules on CloudFormation templates (the Guard engine, locally)",
+        description="Runs policy/rds-ca.guard and policy/rds-ca-warnings.guard with the Guard engine of the "
+        "PyPI package cfn-guard-rs (the `policy` extra). "
+        "Exit status: 0 no finding or warnings only; 1 a rule failed; 2 bad input.",
+    )
+    policy_check_parser.add_argument(
+        "templates",
+        nargs="+",
+        metavar="TEMPLATE",
+        help="JSON or YAML templates; a folder: its *.template.json",
+    )
+    policy_check_parser.add_argument(
+        "--data", required=True, metavar="FILE", help="one account-region's data file (policy-data)"
+    )
+    policy_check_parser.add_argument(
+        "--format", choices=["text", "json"], default="text", help="what stdout shows (text)"
+    )
+    policy_check_parser.set_defaults(run=run_policy_check)
     return parser
 
 
@@ -589,6 +630,104 @@ def run_check_trust_store(args: argparse.Namespace) -> int:
     else:
         print(trust_store.report_table(stores, findings, errors, offline=args.offline))
     return trust_store.exit_code(findings, errors)
+
+
+def _validate_policy_data(args: argparse.Namespace) -> bool:
+    """True when the output is one account-region (stdout or a .json file)."""
+    _validate(args)
+    if args.days < 0:
+        raise UsageError(f"--days must be 0 or more, not {args.days}")
+    single = args.output is None or args.output.endswith(".json")
+    several = len(args.regions or []) > 1 or len(args.accounts or []) > 1 or args.organization or args.ou
+    if single and several:
+        raise UsageError(
+            f"--output {args.output or '(stdout)'} holds one account-region: give a folder for several"
+        )
+    return single
+
+
+def _read_policy_data(
+    args: argparse.Namespace, clients: aws.Clients, plans: list[fleet.AccountPlan], single: bool
+) -> tuple[list[tuple[str, str, str]], int]:
+    """(account, region, data file text) for each account-region read; 2 when one could not be."""
+    reader = fleet.FleetReader(clients, days=args.days, now=datetime.now(UTC))
+    written: list[tuple[str, str, str]] = []
+    code = 0
+    for plan in plans:
+        account = fleet.prepare_account(clients, plan, args.regions)
+        if isinstance(account, status.Row):
+            print(f"{PROGRAM} policy-data: {account.account}: {account.error}", file=sys.stderr)
+            code = 2
+            continue
+        if single and len(account.regions) > 1:
+            raise UsageError(
+                f"account {account.id} has {len(account.regions)} regions: give --regions R or --output DIR"
+            )
+        for region in account.regions:
+            try:
+                data = policy_data.read_data(reader, account.id, region, args.days)
+            except (ClientError, BotoCoreError, status.LedgerError) as error:
+                reason = fleet.describe_error(error)
+                print(f"{PROGRAM} policy-data: {account.id} {region}: {reason}", file=sys.stderr)
+                code = 2
+                continue
+            written.append((account.id, region, policy_data.render(data)))
+    return written, code
+
+
+def run_policy_data(args: argparse.Namespace) -> int:
+    single = _validate_policy_data(args)
+    opened = _open_fleet(args)
+    if isinstance(opened, int):
+        return opened
+    written, code = _read_policy_data(args, *opened, single)
+    if args.output is None:
+        for _account, _region, text in written:
+            print(text, end="")
+        return code
+    target = Path(args.output)
+    if single:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for _account, _region, text in written:
+            target.write_text(text)
+        return code
+    target.mkdir(parents=True, exist_ok=True)
+    for account_id, region, text in written:
+        path = target / f"{account_id}-{region}.json"
+        path.write_text(text)
+        print(f"{PROGRAM} policy-data: wrote {path}", file=sys.stderr)
+    return code
+
+
+def run_policy_check(args: argparse.Namespace) -> int:
+    try:
+        from rds_override_tools import policy_check  # noqa: PLC0415 (the `policy` extra: only here)
+    except ImportError as error:
+        print(f"{PROGRAM} policy-check: {error}", file=sys.stderr)
+        return 2
+    try:
+        data = policy_check.load_data(Path(args.data))
+        paths = policy_check.template_paths(args.templates)
+        templates = [(str(path), policy_check.load_template(path)) for path in paths]
+    except policy_check.PolicyInputError as error:
+        raise UsageError(str(error)) from error
+    findings = [
+        finding
+        for name, template in templates
+        for finding in policy_check.check_template(name, template, data)
+    ]
+    if args.format == "json":
+        print(json.dumps([finding.as_json() for finding in findings], indent=1))
+    else:
+        for finding in findings:
+            print(finding.line())
+        fails = sum(finding.severity is policy_check.Severity.FAIL for finding in findings)
+        print(
+            f"{len(templates)} template(s), {fails} failure(s), {len(findings) - fails} warning(s) "
+            f"({policy_check.ENGINE})",
+            file=sys.stderr,
+        )
+    return policy_check.exit_code(findings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

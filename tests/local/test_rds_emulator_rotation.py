@@ -239,3 +239,25 @@ def test_the_gauge_counts_writes_in_flight_per_account_region(rds: Any) -> None:
     rds.modify_db_instance(DBInstanceIdentifier="pg-1", CACertificateIdentifier=NEW)
     rds.describe_db_instances()
     assert emulator.max_in_flight() == {(DEFAULT_ACCOUNT_ID, EU): 1}
+
+
+def test_arranged_engine_versions_are_listed_and_paged(rds: Any) -> None:
+    for patch in range(30):
+        emulator.add_engine_version(DEFAULT_ACCOUNT_ID, EU, "docdb", f"5.0.{patch}")
+    emulator.add_engine_version(DEFAULT_ACCOUNT_ID, EU, "docdb", "4.0.0", ["rds-ca-rsa2048-g1"])
+    first = rds.describe_db_engine_versions(Engine="docdb", MaxRecords=20)
+    assert len(first["DBEngineVersions"]) == 20
+    rest = rds.describe_db_engine_versions(Engine="docdb", MaxRecords=20, Marker=first["Marker"])
+    assert "Marker" not in rest
+    listed = [v["EngineVersion"] for v in first["DBEngineVersions"] + rest["DBEngineVersions"]]
+    assert listed == [f"5.0.{patch}" for patch in range(30)] + ["4.0.0"]
+    assert rest["DBEngineVersions"][-1]["SupportedCACertificateIdentifiers"] == ["rds-ca-rsa2048-g1"]
+    paged = [
+        v["Engine"]
+        for page in rds.get_paginator("describe_db_engine_versions").paginate(
+            PaginationConfig={"PageSize": 20}
+        )
+        for v in page["DBEngineVersions"]
+    ]
+    assert paged.count("docdb") == 31
+    assert "postgres" in paged

@@ -18,6 +18,9 @@ PACKAGES = {
     "rds_override_ledger": ROOT / "lambda" / "rds_override_ledger",
 }
 
+# policy/ (the Guard rules and the hook template), shipped as rds_override_tools/policy_rules (a symlink).
+RULE_FILES = {f"policy_rules/{path.name}" for path in (ROOT / "policy").iterdir()}
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
@@ -32,7 +35,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     return zipfile.ZipFile(built)
 
 
-def test_the_wheel_depends_on_boto3_tqdm_cryptography_and_the_translator_only_as_the_stackset_extra(
+def test_the_wheel_depends_on_boto3_tqdm_cryptography_the_translator_and_the_guard_engine_only_as_extras(
     wheel: zipfile.ZipFile,
 ) -> None:
     (metadata_name,) = (name for name in wheel.namelist() if name.endswith(".dist-info/METADATA"))
@@ -40,10 +43,12 @@ def test_the_wheel_depends_on_boto3_tqdm_cryptography_and_the_translator_only_as
     assert sorted(metadata.get_all("Requires-Dist") or []) == [
         "aws-sam-translator; extra == 'stackset'",
         "boto3",
+        "cfn-guard-rs==0.3.3; extra == 'policy'",
         "cryptography>=45",  # check-trust-store's PEM, DER and PKCS#12 readers
+        "pyyaml; extra == 'policy'",
         "tqdm",
     ]
-    assert metadata.get_all("Provides-Extra") == ["stackset"]
+    assert sorted(metadata.get_all("Provides-Extra") or []) == ["policy", "stackset"]
 
 
 def test_the_wheel_holds_the_operator_commands_and_none_of_the_stand_ins(wheel: zipfile.ZipFile) -> None:
@@ -52,7 +57,7 @@ def test_the_wheel_holds_the_operator_commands_and_none_of_the_stand_ins(wheel: 
     for package, source in PACKAGES.items():
         assert {name.removeprefix(f"{package}/") for name in modules if name.startswith(f"{package}/")} == {
             path.name for path in source.iterdir() if path.is_file()
-        }
+        } | (RULE_FILES if package == "rds_override_tools" else set())
         for path in source.glob("*.py"):
             imports = [
                 line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))
@@ -69,3 +74,17 @@ def test_stackset_without_the_translator_names_the_extra_to_install() -> None:
     assert result.returncode == 1
     assert "install the `stackset` extra" in result.stderr
     assert "rds-certificate-override[stackset]" in result.stderr
+
+
+def test_policy_check_without_the_guard_engine_names_the_extra_to_install() -> None:
+    # cfn_guard_rs made unimportable, as in an install without the `policy` extra.
+    code = (
+        "import sys; sys.modules['cfn_guard_rs'] = None; from rds_override_tools import cli; "
+        "sys.exit(cli.main(['policy-check', 'template.yaml', '--data', 'x.json']))"
+    )
+    result = subprocess.run(  # noqa: S603 - a fixed argv, no shell
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 2
+    assert "pip install 'rds-certificate-override[policy]'" in result.stderr
+    assert "Traceback" not in result.stderr

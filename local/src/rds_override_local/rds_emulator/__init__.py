@@ -44,6 +44,7 @@ from .models import (
     rds_certificates_backends,
 )
 from .rotation import (
+    add_engine_version,
     add_pending_maintenance_action,
     max_in_flight,
     restrict_engine_version,
@@ -60,6 +61,7 @@ __all__ = [
     "RDSCall",
     "RDSCertificatesBackend",
     "add_certificate",
+    "add_engine_version",
     "add_pending_maintenance_action",
     "calls",
     "clear_faults",

@@ -20,6 +20,9 @@
   ``CertificateDetails`` (``CAIdentifier``, ``ValidTill``).
 - ``DescribeDBEngineVersions`` gains ``SupportsCertificateRotationWithoutRestart``: true for MySQL, MariaDB,
   PostgreSQL and Aurora, false for the others (SQL Server, Oracle, Db2), as a fixed emulator rule.
+- ``add_engine_version`` arranges more engine versions (any engine, ``docdb`` included): listed, beside
+  moto's one default version per engine, when ``EngineVersion`` is not given. ``MaxRecords`` and ``Marker``
+  page the list as RDS does (100 a page by default).
 - ``restrict_engine_version`` arranges an engine version that accepts only some CAs (its
   ``SupportedCACertificateIdentifiers``), to have engines that do not support a target.
 - ``set_instance_status`` arranges an instance's ``DBInstanceStatus`` (``modifying``, ``stopped``...).
@@ -79,6 +82,7 @@ class _RotationBackend(BaseBackend):
         self.lock = threading.Lock()
         self.actions: dict[str, dict[str, dict[str, Any]]] = {}  # resource ARN -> action -> details
         self.engine_certificates: dict[tuple[str, str], list[str]] = {}  # (engine, version) -> supported CAs
+        self.engine_versions: list[tuple[str, str]] = []  # arranged by add_engine_version
 
 
 _rotation_backends: BackendDict[_RotationBackend] = BackendDict(_RotationBackend, "rds")
@@ -148,6 +152,19 @@ def restrict_engine_version(
     backend = _rotation_backends[account_id][region]
     with backend.lock:
         backend.engine_certificates[(engine, version)] = list(certificates)
+
+
+def add_engine_version(
+    account_id: str, region: str, engine: str, version: str, certificates: list[str] | None = None
+) -> None:
+    """Arrange one more engine version in one account and region; ``certificates``: the CAs it accepts
+    (default: those its engine accepts)."""
+    backend = _rotation_backends[account_id][region]
+    with backend.lock:
+        if (engine, version) not in backend.engine_versions:
+            backend.engine_versions.append((engine, version))
+    if certificates is not None:
+        restrict_engine_version(account_id, region, engine, version, certificates)
 
 
 def _supported(account_id: str, region: str, engine: str, version: str) -> list[str]:
@@ -327,6 +344,21 @@ def describe_db_engine_versions(self: RDSResponse) -> ActionResult:
     """``DescribeDBEngineVersions`` with ``SupportsCertificateRotationWithoutRestart``."""
     result = _original["describe_db_engine_versions"](self)
     answer: Any = result.result
+    if not self.params.get("EngineVersion"):
+        backend = _rotation_backends[self.current_account][self.region]
+        with backend.lock:
+            arranged = list(backend.engine_versions)
+        engine = self.params.get("Engine")
+        answer["DBEngineVersions"] += [
+            {"Engine": name, "EngineVersion": version} for name, version in arranged if engine in (None, name)
+        ]
+    # Paged as RDS pages: MaxRecords (default 100), Marker (here the offset).
+    size = int(self.params.get("MaxRecords") or 100)
+    start = int(self.params.get("Marker") or 0)
+    answer["DBEngineVersions"] = answer["DBEngineVersions"][start:]
+    if len(answer["DBEngineVersions"]) > size:
+        answer["DBEngineVersions"] = answer["DBEngineVersions"][:size]
+        answer["Marker"] = str(start + size)
     for version in answer["DBEngineVersions"]:
         version["SupportsCertificateRotationWithoutRestart"] = rotates_without_restart(version["Engine"])
         version["SupportedCACertificateIdentifiers"] = _supported(
