@@ -1,0 +1,288 @@
+"""Lambda as the explorer runs it: each instance its own copy of the function's modules, time virtual.
+
+An instance is a fresh import of the function's code (its module-level `helper`, cached clients and
+session are its own), reached only through stable seams: `index.handler`, the boto3 session's
+`before-send` event, `cfn_resource.put_response`, the clocks (`index.clock`, `cfn_resource`'s `time` and
+`threading.Timer`) and botocore's backoff sleep. Lambda stops an instance at its deadline (the instance's
+tasks unwind and make no further call) and retries a timed-out event, up to twice, on a fresh instance.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.endpoint
+import botocore.loaders
+
+from .scheduler import Killed, Scheduler, running
+
+FUNCTION_MODULES = (
+    "index",
+    "cfn_resource",
+    "ledger",
+    "override",
+    "aws_sdk",
+    "rds_certificates",
+    "version",
+    "rds_override_ledger",
+    "rds_override_ledger.declarations",
+    "rds_override_ledger.aws_answers",
+)
+FUNCTION_NAME = "rds-certificate-override"
+MEMORY_MB = 256
+RETRY_ATTEMPTS = 2
+MAXIMUM_EVENT_AGE_SECONDS = 3600
+# One loader for every instance's session: the SDK's service models are read once, not per cold start.
+_LOADER = botocore.loaders.create_loader()
+
+
+class _CompiledOnce(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds the function's modules where Python would, but compiles each once: every cold start runs
+    the module bodies afresh from the same code objects (PYTHONDONTWRITEBYTECODE leaves no .pyc)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, importlib.machinery.ModuleSpec] = {}
+        self._code: dict[str, types.CodeType] = {}
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name not in FUNCTION_MODULES:
+            return None
+        if name not in self._specs:
+            for finder in sys.meta_path:
+                if finder is not self and (found := finder.find_spec(name, path, target)) is not None:
+                    self._specs[name] = found
+                    break
+            else:
+                return None
+        real = self._specs[name]
+        spec = importlib.machinery.ModuleSpec(
+            name, self, origin=real.origin, is_package=real.submodule_search_locations is not None
+        )
+        spec.submodule_search_locations = real.submodule_search_locations
+        spec.has_location = real.has_location
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        name = module.__name__
+        if name not in self._code:
+            loader = self._specs[name].loader
+            self._code[name] = loader.get_code(name)  # type: ignore[union-attr]
+        exec(self._code[name], module.__dict__)  # noqa: S102 - the function's own code  # nosec B102
+
+
+_COMPILED_ONCE = _CompiledOnce()
+
+
+def load_function() -> dict[str, types.ModuleType]:
+    """A fresh copy of the function's modules, as a new Lambda process imports them. The modules that
+    were imported before (by other tests) are put back: this copy lives only in the instance."""
+    saved = {name: sys.modules.pop(name) for name in FUNCTION_MODULES if name in sys.modules}
+    sys.meta_path.insert(0, _COMPILED_ONCE)
+    try:
+        importlib.import_module("index")
+        return {name: sys.modules[name] for name in FUNCTION_MODULES if name in sys.modules}
+    finally:
+        sys.meta_path.remove(_COMPILED_ONCE)
+        for name in FUNCTION_MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+class _BackoffTime:
+    """botocore.endpoint's `time`: its retry backoff sleeps in virtual time inside the explorer's tasks."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        mine = running()
+        if mine is None:
+            time.sleep(seconds)
+        else:
+            mine[0].sleep(seconds, "SDK backoff")
+
+
+def install_sdk_backoff() -> None:
+    botocore.endpoint.time = _BackoffTime()  # type: ignore[attr-defined]
+
+
+@dataclass
+class Delivery:
+    """One invocation of the function for one CloudFormation request."""
+
+    name: str
+    request_id: str
+    event: dict[str, Any]
+    attempt: int
+    instance: Instance | None = None
+    killed: bool = False
+
+
+class _Context:
+    def __init__(self, scheduler: Scheduler, deadline: float, aws_request_id: str, region: str) -> None:
+        self._scheduler, self._deadline = scheduler, deadline
+        self.function_name = FUNCTION_NAME
+        self.memory_limit_in_mb = MEMORY_MB
+        self.aws_request_id = aws_request_id
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{FUNCTION_NAME}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - self._scheduler.now) * 1000), 0)
+
+
+class _VirtualClock:
+    """ledger.Clock in virtual time: `index.clock`."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+
+    def time(self) -> float:
+        return self._scheduler.now
+
+    def sleep(self, seconds: float) -> None:
+        self._scheduler.sleep(seconds, "waits for the lock")
+
+
+class Instance:
+    def __init__(self, service: LambdaService, number: int) -> None:
+        self.service = service
+        self.name = f"i{number}"
+        self.busy = False
+        self.dead = False
+        self.timers: list[Any] = []
+        self.current: Delivery | None = None
+        scheduler = service.scheduler
+        self.modules = modules = load_function()
+        modules["index"].clock = _VirtualClock(scheduler)
+        modules["cfn_resource"].time = types.SimpleNamespace(
+            monotonic=lambda: scheduler.now, time=lambda: scheduler.now, sleep=scheduler.sleep
+        )
+        modules["cfn_resource"].threading = types.SimpleNamespace(
+            Timer=lambda interval, function: _VirtualTimer(self, interval, function), Lock=threading.Lock
+        )
+        modules["cfn_resource"].put_response = self._put_response
+        # The lock's jitter: from the seed, not from the process-wide random.
+        modules["ledger"].random = types.SimpleNamespace(random=scheduler.rng.random)
+        session = modules["aws_sdk"].session()
+        session._session.register_component("data_loader", _LOADER)  # noqa: SLF001
+        session.events.register("before-send", self._before_send)
+
+    def _before_send(self, request: Any, event_name: str, **_kwargs: Any) -> Any:
+        delivery = self._caller()
+        return self.service.aws.answer(delivery, request, event_name.rsplit(".", 1)[-1])
+
+    def _put_response(self, _url: str, body: bytes, *, deadline: float | None = None) -> bool:  # noqa: ARG002
+        delivery = self._caller()
+        return self.service.answered(delivery, body)
+
+    def _caller(self) -> Delivery:
+        self.service.scheduler.check_alive()
+        if self.dead or self.current is None:
+            raise Killed
+        return self.current
+
+
+class _VirtualTimer:
+    """threading.Timer for crhelper's timeout answer: fires in virtual time, in a task of its own."""
+
+    def __init__(self, instance: Instance, interval: float, function: Callable[[], None]) -> None:
+        self.instance, self.interval, self.function = instance, interval, function
+        self.daemon = True
+        self._timed: Any = None
+
+    def start(self) -> None:
+        scheduler = self.instance.service.scheduler
+        name = f"{self.instance.current.name if self.instance.current else self.instance.name}.timer"
+        self._timed = scheduler.at(
+            scheduler.now + self.interval,
+            f"{name} fires",
+            lambda: scheduler.spawn(name, self.function, group=self.instance),
+        )
+        self.instance.timers.append(self._timed)
+
+    def cancel(self) -> None:
+        if self._timed is not None:
+            self._timed.cancelled = True
+
+
+@dataclass
+class LambdaService:
+    scheduler: Scheduler
+    aws: Any
+    region: str
+    timeout: float
+    answered: Callable[[Delivery, bytes], bool]
+    """CloudFormation's side of the answer PUT."""
+    started: Callable[[str], None] = lambda _request_id: None
+    """Told when a delivery of a request starts running."""
+    instances: list[Instance] = field(default_factory=list)
+    deliveries: int = 0
+    cold_starts: int = 0
+
+    def deliver(self, event: dict[str, Any], *, attempt: int = 0, sent_at: float) -> None:
+        """An async invocation of `event`: runs on an idle warm instance or a new one."""
+        sched = self.scheduler
+        if sched.now - sent_at > MAXIMUM_EVENT_AGE_SECONDS:
+            sched.log("lambda", f"drops {event['RequestType']} {event['RequestId'][-4:]}: too old")
+            return
+        self.deliveries += 1
+        self.started(str(event["RequestId"]))
+        delivery = Delivery(
+            f"d{self.deliveries}:{event['RequestType']}:{event['StackId'].split('/')[1]}",
+            str(event["RequestId"]),
+            event,
+            attempt,
+        )
+        idle = [i for i in self.instances if not i.busy and not i.dead]
+        # Mostly a warm instance when one is idle, as Lambda does; sometimes a new one all the same.
+        cold = not idle or sched.rng.random() < 0.1
+        if cold:
+            self.cold_starts += 1
+            instance = Instance(self, len(self.instances) + 1)
+            self.instances.append(instance)
+        else:
+            instance = sched.rng.choice(idle)
+        instance.busy, instance.current, delivery.instance = True, delivery, instance
+        deadline = sched.now + self.timeout
+        context = _Context(sched, deadline, f"{delivery.name}-{attempt}", self.region)
+        stop = sched.at(deadline, f"Lambda stops {instance.name} ({delivery.name})", lambda: self._stop(delivery, sent_at))
+        handler = instance.modules["index"].handler
+
+        def invoke() -> None:
+            handler(event, context)
+            stop.cancelled = True
+            for timer in instance.timers:
+                timer.cancelled = True
+            instance.timers.clear()
+            instance.busy, instance.current = False, None
+
+        sched.spawn(f"{delivery.name}@{instance.name}", invoke, group=instance)
+
+    def _stop(self, delivery: Delivery, sent_at: float) -> None:
+        instance = delivery.instance
+        assert instance is not None  # noqa: S101  # nosec B101
+        delivery.killed = instance.dead = True
+        for timer in instance.timers:
+            timer.cancelled = True
+        self.scheduler.kill(instance)
+        if delivery.attempt < RETRY_ATTEMPTS:
+            # Lambda retries a failed async invocation after about one, then two minutes.
+            delay = self.scheduler.rng.uniform(30, 150)
+            self.scheduler.at(
+                self.scheduler.now + delay,
+                f"Lambda retries {delivery.name}",
+                lambda: self.deliver(delivery.event, attempt=delivery.attempt + 1, sent_at=sent_at),
+            )
