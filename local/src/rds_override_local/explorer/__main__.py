@@ -7,6 +7,8 @@ import sys
 import time
 from collections import Counter
 
+from .classes import CLASSES
+from .runner import default_jobs, run_many
 from .world import prepare, quiet, run_schedule
 
 
@@ -16,41 +18,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first seed of the run (default 0)")
     parser.add_argument("--count", type=int, default=10_000, help="schedules to run (default 10000)")
     parser.add_argument("--minutes", type=float, default=10.0, help="stop after this long (default 10)")
-    parser.add_argument("--show", type=int, default=3, help="step logs to print in full (default 3)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: the CPUs, at most 4)")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.minutes <= 0:
-        parser.error("--count must be at least 1 and --minutes more than 0")
-    prepare()
+    if args.count < 1 or args.minutes <= 0 or args.jobs < 1:
+        parser.error("--count and --jobs must be at least 1, --minutes more than 0")
     if args.seed is not None:
+        prepare()
         with quiet():
             outcome = run_schedule(args.seed)
         print(outcome.step_log())
         return 1 if outcome.failed else 0
-    started, failures, shown = time.monotonic(), Counter[str](), 0
+    started = time.monotonic()
+    failures: Counter[str] = Counter()
     first: dict[str, int] = {}
     ran = 0
-    with quiet():
-        for seed in range(args.start, args.start + args.count):
-            if time.monotonic() - started > args.minutes * 60:
-                break
-            outcome = run_schedule(seed)
-            ran += 1
-            if not outcome.failed:
-                continue
-            kinds = sorted({v.invariant for v in outcome.violations} | ({"crash"} if outcome.crashes else set()))
-            for kind in kinds:
-                failures[kind] += 1
-                first.setdefault(kind, seed)
-            first_violation = outcome.violations[0] if outcome.violations else outcome.crashes[0]
-            print(f"seed {seed} FAILS {'+'.join(kinds)}: {first_violation}", flush=True)
-            if shown < args.show:
-                shown += 1
-                print(outcome.step_log(), flush=True)
+    for verdict in run_many(args.start, args.count, seconds=args.minutes * 60, jobs=args.jobs):
+        ran += 1
+        if not verdict.failed:
+            continue
+        kinds = [*verdict.invariants, *(["crash"] if verdict.crashed else []), *(f"class {n}" for n in verdict.classes)]
+        for kind in kinds:
+            failures[kind] += 1
+            first[kind] = min(first.get(kind, verdict.seed), verdict.seed)
+        print(f"seed {verdict.seed} FAILS {', '.join(kinds)}: {verdict.first}", flush=True)
     elapsed = time.monotonic() - started
-    print(
-        f"{ran} schedules in {elapsed:.1f}s ({ran / elapsed:.1f}/s); failing: "
-        + (", ".join(f"{k} {n} (first seed {first[k]})" for k, n in sorted(failures.items())) or "none")
-    )
+    print(f"\n{ran} schedules in {elapsed:.1f}s ({ran / elapsed:.1f}/s) with {args.jobs} processes")
+    for kind in sorted(failures):
+        label = CLASSES[int(kind.split()[1])] if kind.startswith("class ") else ""
+        print(f"  {kind:<8} {failures[kind]:>6} schedules, first seed {first[kind]:>6}  {label}")
+    if failures:
+        print("Replay one: PYTHONPATH=lambda python -m rds_override_local.explorer --seed N")
     return 1 if failures else 0
 
 

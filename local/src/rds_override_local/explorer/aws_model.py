@@ -106,7 +106,13 @@ class AwsModel:
     override: str | None = None
     writes: list[Write] = field(default_factory=list)
     calls: int = 0
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+    """What the explorer saw happen on the way (kind, caller, detail): a lock name created a second
+    time, a ledger read torn by another's write between its pages, a lock generation taken."""
     _ids: int = 0
+    _ever: set[str] = field(default_factory=set)
+    _changes: int = 0
+    _reads: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.override = self.initial_override
@@ -182,6 +188,12 @@ class AwsModel:
             return self._error_body("ssm", 400, "ParameterAlreadyExists", "The parameter already exists.")
         version = existing.version + 1 if existing else 1
         self.parameters[name] = Parameter(value, version, self.scheduler.now, caller.name)
+        self._changed(caller)
+        if name.startswith(LOCK_PREFIX) and existing is None and "ExpiresAt" in value:
+            self._note("lock-taken", caller, f"{caller.request_id} {name}")
+            if name in self._ever:
+                self._note("lock-recreated", caller, name)
+        self._ever.add(name)
         if name.startswith(DECLARATIONS_PREFIX):
             withdrawn = '"State":"withdrawn"' in value
             self._write(
@@ -189,13 +201,25 @@ class AwsModel:
             )
         return 200, json.dumps({"Version": version, "Tier": "Standard"}).encode()
 
-    def _ssm_GetParametersByPath(self, _caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _note(self, kind: str, caller: Caller, detail: str) -> None:
+        self.notes.append((kind, caller.name, detail))
+        self.scheduler.log("MODEL", f"{kind}: {caller.name} {detail}")
+
+    def _changed(self, caller: Caller) -> None:
+        self._changes += 1
+
+    def _ssm_GetParametersByPath(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
         path = params["Path"].rstrip("/") + "/"
         recursive = params.get("Recursive", False)
         limit = min(int(params.get("MaxResults", 10)), 10)
         if self.scheduler.rng.random() < self.faults.short_page:
             limit = self.scheduler.rng.randint(1, limit)
         after = params.get("NextToken", "")
+        if not after:
+            self._reads[caller.name] = self._changes
+        elif self._changes != self._reads.get(caller.name, self._changes):
+            self._note("torn-read", caller, f"{caller.request_id} the ledger changed between pages")
+            self._reads[caller.name] = self._changes
         names = sorted(
             n for n in self.parameters if n.startswith(path) and (recursive or "/" not in n[len(path) :])
         )
@@ -223,6 +247,7 @@ class AwsModel:
         name = params["Name"]
         if self.parameters.pop(name, None) is None:
             return self._error_body("ssm", 400, "ParameterNotFound", f"Parameter {name} not found.")
+        self._changed(caller)
         if name.startswith(DECLARATIONS_PREFIX):
             self._write(caller, name, "delete")
         return 200, b"{}"
@@ -234,6 +259,7 @@ class AwsModel:
                 invalid.append(name)
                 continue
             deleted.append(name)
+            self._changed(caller)
             if name.startswith(DECLARATIONS_PREFIX):
                 self._write(caller, name, "delete")
         return 200, json.dumps({"DeletedParameters": deleted, "InvalidParameters": invalid}).encode()

@@ -48,6 +48,8 @@ class Request:
     answered_at: float | None = None
     """When a delivery first answered (accepted or not)."""
     outcome: str | None = None  # SUCCESS, FAILED, TIMEOUT
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    """Every answer any delivery sent, CloudFormation waiting or not."""
     first_run: float | None = None
     """When a delivery of it first started running."""
     expiry: Any = None
@@ -204,6 +206,7 @@ class CloudFormation:
         request = self.requests[request_id]
         if request.answered_at is None:
             request.answered_at = sched.now
+        request.answers.append(answer)
         sched.point(f"PUT answer {answer['Status']} {answer.get('Reason', '')[:120]!r} id={answer['PhysicalResourceId'][-12:]}")
         if request.outcome is None and sched.now <= request.deadline:
             request.answer, request.outcome = answer, answer["Status"]

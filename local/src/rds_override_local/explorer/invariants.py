@@ -30,6 +30,10 @@ class Violation:
     invariant: str
     at: float
     message: str
+    request_id: str = ""
+    """The request the violation is about, when there is one."""
+    other: str = ""
+    """For an interleaving: the delivery whose writes came in between."""
 
     def __str__(self) -> str:
         return f"{self.invariant} at +{self.at:.3f}s: {self.message}"
@@ -63,10 +67,10 @@ class Invariants:
     start: float
     violations: list[Violation] = field(default_factory=list)
     _last_writer: Any = None
-    _overtaken: set[str] = field(default_factory=set)
+    _overtaken: dict[str, str] = field(default_factory=dict)
 
-    def _violate(self, invariant: str, message: str) -> None:
-        self.violations.append(Violation(invariant, self.aws.scheduler.now - self.start, message))
+    def _violate(self, invariant: str, message: str, request_id: str = "", other: str = "") -> None:
+        self.violations.append(Violation(invariant, self.aws.scheduler.now - self.start, message, request_id, other))
         self.aws.scheduler.log("CHECK", f"VIOLATION {invariant}: {message}")
 
     # --- I1 ------------------------------------------------------------------------------------------
@@ -77,18 +81,22 @@ class Invariants:
             return
         what = f"{write.caller.name} {write.detail} ({write.target.rsplit('/', 2)[-2] if '/' in write.target else write.target})"
         if request is not None:
+            rid = request.request_id
             if request.answered_at is not None:
-                self._violate("I1", f"{what} after its request was answered at +{request.answered_at - self.start:.3f}s")
+                self._violate("I1", f"{what} after its request was answered at +{request.answered_at - self.start:.3f}s", rid)
             if write.at > request.deadline:
-                self._violate("I1", f"{what} past CloudFormation's deadline for it (+{request.deadline - self.start:.0f}s)")
+                self._violate("I1", f"{what} past CloudFormation's deadline for it (+{request.deadline - self.start:.0f}s)", rid)
         if getattr(write.caller, "killed", False):
             self._violate("I1", f"{what} after Lambda stopped its process")
         name = write.caller.name
         if name in self._overtaken:
-            self._violate("I1", f"{what}: its writes are interleaved with another request's (it wrote before, then another did)")
-            self._overtaken.discard(name)
+            other = self._overtaken.pop(name)
+            self._violate(
+                "I1", f"{what}: its writes are interleaved with {other}'s (it wrote, then {other}, then it again)",
+                write.caller.request_id, other,
+            )
         if self._last_writer is not None and self._last_writer != name:
-            self._overtaken.add(self._last_writer)
+            self._overtaken[self._last_writer] = name
         self._last_writer = name
 
     # --- I4 ------------------------------------------------------------------------------------------
@@ -122,7 +130,7 @@ class Invariants:
             if stack.status in FAILED_FINAL and _could_answer(stack.requests[-1]):
                 failed = stack.requests[-1]
                 why = failed.answer.get("Reason", "") if failed.answer else "no answer before CloudFormation's deadline"
-                self._violate("I3", f"stack {stack.name} ended {stack.status}: {failed.describe()} -> {why[:200]!r}")
+                self._violate("I3", f"stack {stack.name} ended {stack.status}: {failed.describe()} -> {why[:200]!r}", failed.request_id)
             for request in stack.requests:
                 if request.kind == "cleanup-delete" and request.outcome != "SUCCESS" and _could_answer(request):
                     self._violate("I3", f"{request.describe()} failed: {request.answer}")

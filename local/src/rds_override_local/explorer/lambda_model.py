@@ -20,7 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore
+import botocore.client
 import botocore.endpoint
+import botocore.errorfactory
+import botocore.useragent
 import botocore.loaders
 
 from .scheduler import Killed, Scheduler, running
@@ -41,8 +45,12 @@ FUNCTION_NAME = "rds-certificate-override"
 MEMORY_MB = 256
 RETRY_ATTEMPTS = 2
 MAXIMUM_EVENT_AGE_SECONDS = 3600
-# One loader for every instance's session: the SDK's service models are read once, not per cold start.
+# Shared by every instance's session: the SDK's service models are read, and the client classes and
+# their exception classes built, once per process instead of at every cold start. Clients stay per instance.
 _LOADER = botocore.loaders.create_loader()
+_EXCEPTIONS = botocore.errorfactory.ClientExceptionsFactory()
+_CLIENT_CLASSES: dict[tuple[str, str], type] = {}
+_SERVICE_MODELS: dict[tuple[str, str], Any] = {}
 
 
 class _CompiledOnce(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -115,8 +123,37 @@ class _BackoffTime:
             mine[0].sleep(seconds, "SDK backoff")
 
 
-def install_sdk_backoff() -> None:
+def install_sdk_patches() -> None:
+    """botocore's backoff sleeps in virtual time; the User-Agent header, which nobody reads here and which
+    botocore rebuilds for every attempt, is a constant. Neither touches retries or parsing."""
     botocore.endpoint.time = _BackoffTime()  # type: ignore[attr-defined]
+    botocore.useragent.UserAgentString.to_string = lambda _self: "explorer"  # type: ignore[method-assign]
+    create_class = botocore.client.ClientCreator._create_client_class  # noqa: SLF001
+    if getattr(create_class, "shared", False):
+        return
+
+    def shared_class(self: Any, service_name: str, service_model: Any) -> type:
+        key = (service_name, service_model.api_version)
+        if key not in _CLIENT_CLASSES:
+            _CLIENT_CLASSES[key] = create_class(self, service_name, service_model)
+        return _CLIENT_CLASSES[key]
+
+    shared_class.shared = True  # type: ignore[attr-defined]
+    botocore.client.ClientCreator._create_client_class = shared_class  # type: ignore[method-assign]  # noqa: SLF001
+    load_model = botocore.client.ClientCreator._load_service_model  # noqa: SLF001
+
+    def shared_model(self: Any, service_name: str, api_version: Any = None) -> Any:
+        key = (service_name, str(api_version))
+        if key not in _SERVICE_MODELS:
+            _SERVICE_MODELS[key] = load_model(self, service_name, api_version)
+        return _SERVICE_MODELS[key]
+
+    botocore.client.ClientCreator._load_service_model = shared_model  # type: ignore[method-assign]  # noqa: SLF001
+
+
+def _unsigned(**_kwargs: Any) -> Any:
+    """The model checks no signature: skip SigV4 (the costliest step of a call), as a test double may."""
+    return botocore.UNSIGNED
 
 
 @dataclass
@@ -178,7 +215,9 @@ class Instance:
         modules["ledger"].random = types.SimpleNamespace(random=scheduler.rng.random)
         session = modules["aws_sdk"].session()
         session._session.register_component("data_loader", _LOADER)  # noqa: SLF001
+        session._session.register_component("exceptions_factory", _EXCEPTIONS)  # noqa: SLF001
         session.events.register("before-send", self._before_send)
+        session.events.register("choose-signer", _unsigned)
 
     def _before_send(self, request: Any, event_name: str, **_kwargs: Any) -> Any:
         delivery = self._caller()

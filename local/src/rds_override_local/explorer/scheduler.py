@@ -65,7 +65,7 @@ class Scheduler:
         self._timed: list[_Timed] = []
         self._seq = 0
         self._back = threading.Semaphore(0)
-        self._running: Task | None = None
+        self._fatal: BaseException | None = None
         self.crashes: list[tuple[str, BaseException]] = []
 
     # --- used by the harness -------------------------------------------------------------------------
@@ -99,10 +99,18 @@ class Scheduler:
         return mine[1] if mine is not None and mine[0] is self else None
 
     def run(self) -> None:
-        """Run until no task and no event is left."""
+        """Run until no task and no event is left. The baton passes from task to task directly (the one
+        that yields picks the next): one thread switch per scheduling point."""
+        self._dispatch(None)
+        self._back.acquire()
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _dispatch(self, me: Task | None) -> bool:
+        """Pick and start what runs next. True when it is `me` (the caller just goes on)."""
         while True:
             if len(self.steps) > self.max_steps:
-                raise Deadlock(f"more than {self.max_steps} steps: a livelock in the schedule")
+                return self._finish(Deadlock(f"more than {self.max_steps} steps: a livelock in the schedule"))
             self._wake_sleepers()
             runnable = [t for t in self._tasks if t.state == "runnable"]
             due = [t for t in self._timed if t.at <= self.now and not t.cancelled]
@@ -110,21 +118,36 @@ class Scheduler:
                 nxt = self._next_wake()
                 if nxt is None:
                     if any(t.state != "done" for t in self._tasks):
-                        raise Deadlock("tasks wait but nothing can wake them")
-                    return
+                        return self._finish(Deadlock("tasks wait but nothing can wake them"))
+                    return self._finish(None)
                 self.now = nxt
                 continue
             due.sort()
             pick = self.rng.randrange(len(runnable) + len(due))
             if pick < len(runnable):
-                self._resume(runnable[pick])
-            else:
-                timed = due[pick - len(runnable)]
-                self._timed.remove(timed)
-                heapq.heapify(self._timed)
-                self.log("world", timed.name)
+                task = runnable[pick]
+                self._tasks = [t for t in self._tasks if t.state != "done"]
+                if task is me:
+                    return True
+                if task.thread is None:
+                    task.thread = threading.Thread(target=self._body, args=(task,), name=task.name, daemon=True)
+                    task.thread.start()
+                else:
+                    task.go.release()
+                return False
+            timed = due[pick - len(runnable)]
+            self._timed.remove(timed)
+            heapq.heapify(self._timed)
+            self.log("world", timed.name)
+            try:
                 timed.action()
-            self._tasks = [t for t in self._tasks if t.state != "done"]
+            except Exception as error:  # noqa: BLE001 - a harness bug: stop the schedule and report it
+                return self._finish(error)
+
+    def _finish(self, fatal: BaseException | None) -> bool:
+        self._fatal = fatal
+        self._back.release()
+        return False
 
     def _wake_sleepers(self) -> None:
         for task in self._tasks:
@@ -138,16 +161,6 @@ class Scheduler:
         times += [self._timed[0].at] if self._timed else []
         return min(times, default=None)
 
-    def _resume(self, task: Task) -> None:
-        self._running = task
-        if task.thread is None:
-            task.thread = threading.Thread(target=self._body, args=(task,), name=task.name, daemon=True)
-            task.thread.start()
-        else:
-            task.go.release()
-        self._back.acquire()
-        self._running = None
-
     def _body(self, task: Task) -> None:
         _THREAD.task = (self, task)
         try:
@@ -160,7 +173,7 @@ class Scheduler:
             self.crashes.append((task.name, error))
         finally:
             task.state = "done"
-            self._back.release()
+            self._dispatch(None)
 
     # --- used inside tasks ---------------------------------------------------------------------------
     def point(self, what: str) -> None:
@@ -192,7 +205,7 @@ class Scheduler:
         return task
 
     def _yield(self, task: Task) -> None:
-        self._back.release()
-        task.go.acquire()
+        if not self._dispatch(task):
+            task.go.acquire()
         if task.killed:
             raise Killed

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from .. import settings
 from .aws_model import AwsModel, Faults
+from .classes import CLASSES, classify
 from .cloudformation import CloudFormation
 from .invariants import Invariants, Violation, snapshot
-from .lambda_model import LambdaService, install_sdk_backoff
+from .lambda_model import LambdaService, install_sdk_patches
 from .scheduler import Scheduler
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z: far from every certificate's expiry
@@ -33,6 +34,8 @@ class Outcome:
     deliveries: int
     crashes: list[tuple[str, BaseException]]
     summary: str
+    classes: set[int]
+    """Issue 19's classes this schedule shows (`classes.classify`)."""
 
     @property
     def failed(self) -> bool:
@@ -43,6 +46,7 @@ class Outcome:
         lines += [f"{t - START:10.3f}  {who:<28} {what}" for t, who, what in self.steps]
         lines += [f"CRASH in {name}: {type(error).__name__}: {error}" for name, error in self.crashes]
         lines += [f"VIOLATION {violation}" for violation in self.violations]
+        lines += [f"CLASS {number}: {CLASSES[number]}" for number in sorted(self.classes)]
         return "\n".join(lines)
 
 
@@ -62,7 +66,7 @@ def prepare() -> None:
         POWERTOOLS_SERVICE_NAME=settings.SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
-    install_sdk_backoff()
+    install_sdk_patches()
 
 
 @contextmanager
@@ -111,4 +115,5 @@ def run_schedule(seed: int) -> Outcome:
     sched.run()
     checks.settled()
     summary += f"; ended {[s.status for s in cfn.stacks]}, override {aws.override}"
-    return Outcome(seed, checks.violations, sched.steps, aws.calls, lam.deliveries, sched.crashes, summary)
+    classes = classify(checks.violations, aws, cfn)
+    return Outcome(seed, checks.violations, sched.steps, aws.calls, lam.deliveries, sched.crashes, summary, classes)
