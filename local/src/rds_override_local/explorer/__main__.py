@@ -9,7 +9,7 @@ from collections import Counter
 
 from .classes import CLASSES
 from .runner import default_jobs, run_many
-from .world import prepare, quiet, run_schedule
+from .world import NotImportable, prepare, quiet, run_schedule
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count < 1 or args.minutes <= 0 or args.jobs < 1:
         parser.error("--count and --jobs must be at least 1, --minutes more than 0")
-    if args.seed is not None:
+    try:
         prepare()
+    except NotImportable as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.seed is not None:
         with quiet():
             outcome = run_schedule(args.seed)
         print(outcome.step_log())

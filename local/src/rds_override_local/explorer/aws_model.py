@@ -49,12 +49,15 @@ class Faults:
     lost_answer: float = 0.0
     too_many_updates: float = 0.0
     short_page: float = 0.0
+    slow: float = 0.0
+    """A latency spike: the answer comes after 1 to 4.9 s (within the read timeout)."""
 
     @classmethod
     def draw(cls, rng: Any) -> Faults:
         if rng.random() < 0.15:
             return cls()
-        scale = rng.choice((0.03, 0.08, 0.15))
+        # Mostly a few faults; sometimes a storm, in which a write can outlast the function's time budget.
+        scale = rng.choice((0.03, 0.08, 0.15, 0.15, 0.4))
         return cls(
             throttle=scale * rng.random(),
             server_error=scale * rng.random() / 2,
@@ -62,6 +65,7 @@ class Faults:
             lost_answer=scale * rng.random() * 2,
             too_many_updates=scale * rng.random(),
             short_page=rng.random(),
+            slow=scale * rng.random(),
         )
 
 
@@ -152,7 +156,8 @@ class AwsModel:
         if lost:
             sched.sleep(READ_TIMEOUT, f"{operation} <- stored ({status}), answer lost")
             raise ReadTimeoutError(endpoint_url=request.url)
-        sched.sleep(rng.uniform(0.01, 0.2), f"{operation} <- {status} {_brief_answer(body)}")
+        latency = rng.uniform(1.0, 4.9) if rng.random() < f.slow else rng.uniform(0.01, 0.2)
+        sched.sleep(latency, f"{operation} <- {status} {_brief_answer(body)}")
         return _response(request.url, status, body, service)
 
     def _contended(self, caller: Caller, params: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ CLASSES = {
     5: "the same resource's next request overtakes the previous one while it still runs",
     6: "the timer's FAILED does not stop the writes behind it",
     7: "withdrawals are never removed",
+    8: "(new) a repeated or retried delivery of a request writes after the request was answered",
 }
 
 
@@ -24,7 +25,8 @@ def _stack(delivery: str) -> str:
     return delivery.split("@")[0].rsplit(":", 1)[-1]
 
 
-def classify(violations: list[Violation], aws: AwsModel, cfn: CloudFormation) -> set[int]:
+def classify(violations: list[Violation], aws: AwsModel, cfn: CloudFormation, start: float) -> set[int]:
+    """`start`: the schedule's first moment (violations say when they happened relative to it)."""
     if not violations:
         return set()
     found: set[int] = set()
@@ -49,9 +51,14 @@ def classify(violations: list[Violation], aws: AwsModel, cfn: CloudFormation) ->
         if "CloudFormation holds" in message:
             found.add(5)
         if "after its request was answered" in message:
-            answers = cfn.requests[violation.request_id].answers
-            if any("about to time out" in str(answer.get("Reason", "")) for answer in answers[:1]):
+            request = cfn.requests[violation.request_id]
+            later = [r for r in request.stack.requests if r.sent_at > request.sent_at]
+            if later and later[0].sent_at <= start + violation.at:
+                found.add(5)  # the same resource's next request was sent before this write
+            elif any("about to time out" in str(answer.get("Reason", "")) for answer in request.answers[:1]):
                 found.add(6)
+            else:
+                found.add(8)
         if "the ledger keeps" in message and "withdrawn" in message:
             found.add(7)
         if violation.invariant in ("I1", "I2") and torn & writers:

@@ -123,14 +123,18 @@ class _BackoffTime:
             mine[0].sleep(seconds, "SDK backoff")
 
 
-def install_sdk_patches() -> None:
+def install_sdk_patches() -> Callable[[], None]:
     """botocore's backoff sleeps in virtual time; the User-Agent header, which nobody reads here and which
-    botocore rebuilds for every attempt, is a constant. Neither touches retries or parsing."""
-    botocore.endpoint.time = _BackoffTime()  # type: ignore[attr-defined]
-    botocore.useragent.UserAgentString.to_string = lambda _self: "explorer"  # type: ignore[method-assign]
-    create_class = botocore.client.ClientCreator._create_client_class  # noqa: SLF001
-    if getattr(create_class, "shared", False):
-        return
+    botocore rebuilds for every attempt, is a constant; service models and client classes are built once
+    per process. None of it touches retries, errors or parsing. Returns what undoes it."""
+    creator = botocore.client.ClientCreator
+    saved = (
+        botocore.endpoint.time,  # type: ignore[attr-defined]
+        botocore.useragent.UserAgentString.to_string,
+        creator._create_client_class,  # noqa: SLF001
+        creator._load_service_model,  # noqa: SLF001
+    )
+    create_class, load_model = saved[2], saved[3]
 
     def shared_class(self: Any, service_name: str, service_model: Any) -> type:
         key = (service_name, service_model.api_version)
@@ -138,17 +142,24 @@ def install_sdk_patches() -> None:
             _CLIENT_CLASSES[key] = create_class(self, service_name, service_model)
         return _CLIENT_CLASSES[key]
 
-    shared_class.shared = True  # type: ignore[attr-defined]
-    botocore.client.ClientCreator._create_client_class = shared_class  # type: ignore[method-assign]  # noqa: SLF001
-    load_model = botocore.client.ClientCreator._load_service_model  # noqa: SLF001
-
     def shared_model(self: Any, service_name: str, api_version: Any = None) -> Any:
         key = (service_name, str(api_version))
         if key not in _SERVICE_MODELS:
             _SERVICE_MODELS[key] = load_model(self, service_name, api_version)
         return _SERVICE_MODELS[key]
 
-    botocore.client.ClientCreator._load_service_model = shared_model  # type: ignore[method-assign]  # noqa: SLF001
+    botocore.endpoint.time = _BackoffTime()  # type: ignore[attr-defined]
+    botocore.useragent.UserAgentString.to_string = lambda _self: "explorer"  # type: ignore[method-assign]
+    creator._create_client_class = shared_class  # type: ignore[method-assign]  # noqa: SLF001
+    creator._load_service_model = shared_model  # type: ignore[method-assign]  # noqa: SLF001
+
+    def undo() -> None:
+        botocore.endpoint.time = saved[0]  # type: ignore[attr-defined]
+        botocore.useragent.UserAgentString.to_string = saved[1]  # type: ignore[method-assign]
+        creator._create_client_class = create_class  # type: ignore[method-assign]  # noqa: SLF001
+        creator._load_service_model = load_model  # type: ignore[method-assign]  # noqa: SLF001
+
+    return undo
 
 
 def _unsigned(**_kwargs: Any) -> Any:

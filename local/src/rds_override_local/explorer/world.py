@@ -6,7 +6,7 @@ import importlib.util
 import logging
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -50,23 +50,44 @@ class Outcome:
         return "\n".join(lines)
 
 
-def prepare() -> None:
+class NotImportable(RuntimeError):
+    """The function's code (lambda/) is not on the path."""
+
+
+def prepare() -> Callable[[], None]:
     """The process set-up every run needs: the function's environment (dummy credentials, its region),
-    botocore's backoff in virtual time. The function's code (lambda/) must be importable."""
+    botocore's backoff in virtual time. The function's code (lambda/) must be importable. Returns what
+    undoes it (`prepared`)."""
     if importlib.util.find_spec("index") is None:
-        raise SystemExit(
+        raise NotImportable(
             "The function's code is not importable: run with PYTHONPATH=lambda (make explore does), "
             "or under pytest (pyproject's pythonpath)."
         )
+    saved = dict(os.environ)
     for name in [name for name in os.environ if name.startswith("AWS_")]:
         del os.environ[name]
     os.environ.update(
-        settings.ISOLATED_AWS_ENVIRONMENT,
-        AWS_REGION=REGION,
-        POWERTOOLS_SERVICE_NAME=settings.SERVICE_NAME,
-        POWERTOOLS_LOG_LEVEL="WARNING",
+        settings.ISOLATED_AWS_ENVIRONMENT, AWS_REGION=REGION, POWERTOOLS_SERVICE_NAME=settings.SERVICE_NAME
     )
-    install_sdk_patches()
+    undo_patches = install_sdk_patches()
+
+    def undo() -> None:
+        undo_patches()
+        os.environ.clear()
+        os.environ.update(saved)
+
+    return undo
+
+
+@contextmanager
+def prepared() -> Iterator[None]:
+    """`prepare`, undone afterwards: for a test session that runs other tests too."""
+    undo = prepare()
+    try:
+        with quiet():
+            yield
+    finally:
+        undo()
 
 
 @contextmanager
@@ -115,5 +136,5 @@ def run_schedule(seed: int) -> Outcome:
     sched.run()
     checks.settled()
     summary += f"; ended {[s.status for s in cfn.stacks]}, override {aws.override}"
-    classes = classify(checks.violations, aws, cfn)
+    classes = classify(checks.violations, aws, cfn, START)
     return Outcome(seed, checks.violations, sched.steps, aws.calls, lam.deliveries, sched.crashes, summary, classes)
