@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from .scheduler import Scheduler
@@ -53,11 +54,12 @@ class Faults:
     """A latency spike: the answer comes after 1 to 4.9 s (within the read timeout)."""
 
     @classmethod
-    def draw(cls, rng: Any) -> Faults:
-        if rng.random() < 0.15:
+    def draw(cls, rng: Any, *, storm: bool = False) -> Faults:
+        """`storm`: every schedule a storm (`--storm`), where writes can outlast the function's budget."""
+        if rng.random() < 0.15 and not storm:
             return cls()
         # Mostly a few faults; sometimes a storm, in which a write can outlast the function's time budget.
-        scale = rng.choice((0.03, 0.08, 0.15, 0.15, 0.4))
+        scale = 0.5 if storm else rng.choice((0.03, 0.08, 0.15, 0.15, 0.4))
         return cls(
             throttle=scale * rng.random(),
             server_error=scale * rng.random() / 2,
@@ -132,7 +134,7 @@ class AwsModel:
         params = _params(request, service)
         sched.point(f"{service} {operation} attempt {attempt} {_brief(params)}")
         faulty = attempt <= FAULTY_ATTEMPTS
-        roll = rng.random() if faulty else 1.0
+        roll = rng.random() if faulty else float("inf")  # past FAULTY_ATTEMPTS: no fault at all
         f = self.faults
         if roll < f.throttle:
             sched.sleep(rng.uniform(0.01, 0.1), f"{operation} <- throttled")
@@ -174,7 +176,9 @@ class AwsModel:
         )
 
     # --- the services --------------------------------------------------------------------------------
-    def _apply(self, caller: Caller, service: str, operation: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    def _apply(
+        self, caller: Caller, service: str, operation: str, params: dict[str, Any]
+    ) -> tuple[int, bytes]:
         handler = getattr(self, f"_{service}_{operation}", None)
         if handler is None:
             return self._error_body(service, 400, "InvalidAction", f"{operation} is not modelled")
@@ -186,7 +190,7 @@ class AwsModel:
         self.writes.append(write)
         self.on_write(write)
 
-    def _ssm_PutParameter(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _ssm_PutParameter(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:
         name, value = params["Name"], params["Value"]
         existing = self.parameters.get(name)
         if existing is not None and not params.get("Overwrite", False):
@@ -213,7 +217,7 @@ class AwsModel:
     def _changed(self, caller: Caller) -> None:
         self._changes += 1
 
-    def _ssm_GetParametersByPath(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _ssm_GetParametersByPath(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:
         path = params["Path"].rstrip("/") + "/"
         recursive = params.get("Recursive", False)
         limit = min(int(params.get("MaxResults", 10)), 10)
@@ -248,7 +252,7 @@ class AwsModel:
             answer["NextToken"] = page[-1] if page else after
         return 200, json.dumps(answer).encode()
 
-    def _ssm_DeleteParameter(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _ssm_DeleteParameter(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:
         name = params["Name"]
         if self.parameters.pop(name, None) is None:
             return self._error_body("ssm", 400, "ParameterNotFound", f"Parameter {name} not found.")
@@ -257,7 +261,7 @@ class AwsModel:
             self._write(caller, name, "delete")
         return 200, b"{}"
 
-    def _ssm_DeleteParameters(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _ssm_DeleteParameters(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:
         deleted, invalid = [], []
         for name in params["Names"]:
             if self.parameters.pop(name, None) is None:
@@ -269,15 +273,17 @@ class AwsModel:
                 self._write(caller, name, "delete")
         return 200, json.dumps({"DeletedParameters": deleted, "InvalidParameters": invalid}).encode()
 
-    def _rds_DescribeCertificates(self, _caller: Caller, _params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _rds_DescribeCertificates(self, _caller: Caller, _params: dict[str, Any]) -> tuple[int, bytes]:
         certificates = "".join(self._certificate_xml(c) for c in CERTIFICATES)
         result = (
             f"<DefaultCertificateForNewLaunches>{self.override or SYSTEM_DEFAULT}"
             f"</DefaultCertificateForNewLaunches><Certificates>{certificates}</Certificates>"
         )
-        return 200, self._query_body("DescribeCertificates", result, "http://rds.amazonaws.com/doc/2014-10-31/")
+        return 200, self._query_body(
+            "DescribeCertificates", result, "http://rds.amazonaws.com/doc/2014-10-31/"
+        )
 
-    def _rds_ModifyCertificates(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _rds_ModifyCertificates(self, caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:
         if params.get("RemoveCustomerOverride") == "true":
             before, self.override = self.override, None
             self._write(caller, "rds", "remove the override")
@@ -304,11 +310,13 @@ class AwsModel:
             + "</Certificate>"
         )
 
-    def _cloudformation_DescribeStacks(self, _caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:  # noqa: N802
+    def _cloudformation_DescribeStacks(self, _caller: Caller, params: dict[str, Any]) -> tuple[int, bytes]:
         arn = params.get("StackName", "")
         status = self.stack_status(arn)
         if status is None:
-            return self._error_body("cloudformation", 400, "ValidationError", f"Stack with id {arn} does not exist")
+            return self._error_body(
+                "cloudformation", 400, "ValidationError", f"Stack with id {arn} does not exist"
+            )
         name = arn.split("/")[1] if arn.count("/") >= 2 else arn
         result = (
             f"<Stacks><member><StackId>{escape(arn)}</StackId><StackName>{escape(name)}</StackName>"
@@ -353,7 +361,8 @@ class _Body:
 
 def _response(url: str, status: int, body: bytes, service: str) -> AWSResponse:
     content_type = "application/x-amz-json-1.1" if service == "ssm" else "text/xml"
-    headers = {"Content-Type": content_type, "Content-Length": str(len(body)), "x-amzn-RequestId": "model"}
+    headers = HTTPHeaders()
+    headers["Content-Type"], headers["Content-Length"] = content_type, str(len(body))
     return AWSResponse(url, status, headers, _Body(body))
 
 
@@ -384,7 +393,11 @@ def _state(value: str) -> str:
 
 
 def _brief(params: dict[str, Any]) -> str:
-    shown = {k: v for k, v in params.items() if k in ("Name", "NextToken", "CertificateIdentifier", "RemoveCustomerOverride", "Names")}
+    shown = {
+        k: v
+        for k, v in params.items()
+        if k in ("Name", "NextToken", "CertificateIdentifier", "RemoveCustomerOverride", "Names")
+    }
     if "Value" in params:
         shown["State"] = _state(params["Value"])
         if "ExpiresAt" in params["Value"] or "Free" in params["Value"]:
@@ -404,7 +417,10 @@ def _brief_answer(body: bytes) -> str:
         if "__type" in data:
             return str(data["__type"])
         if "Parameters" in data:
-            return f"{[p['Name'].rsplit('/', 2)[-2] + '/' + p['Name'].rsplit('/', 1)[-1] for p in data['Parameters']]} next={data.get('NextToken', '')!r}"
+            names = ["/".join(p["Name"].rsplit("/", 2)[-2:]) for p in data["Parameters"]]
+            return f"{names} next={data.get('NextToken', '')!r}"
         return text[:80]
-    match = re.search(r"<Code>(\w+)</Code>|<DefaultCertificateForNewLaunches>([\w-]+)<|<StackStatus>(\w+)<", text)
+    match = re.search(
+        r"<Code>(\w+)</Code>|<DefaultCertificateForNewLaunches>([\w-]+)<|<StackStatus>(\w+)<", text
+    )
     return next((g for g in match.groups() if g), "") if match else ""

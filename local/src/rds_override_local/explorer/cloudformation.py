@@ -9,6 +9,7 @@ an Update answering a new physical id by a Delete of the old one; no answer by `
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -97,7 +98,8 @@ class CloudFormation:
     def add_stack(self, number: int) -> Stack:
         rng = self.scheduler.rng
         name = f"s{number}"
-        arn = f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{uuid.UUID(int=rng.getrandbits(128))}"
+        stack_uuid = uuid.UUID(int=rng.getrandbits(128))
+        arn = f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{stack_uuid}"
         plan: list[str | None] = [rng.choice(CERTIFICATES)]
         for _ in range(rng.choice((0, 0, 1, 1, 2))):
             plan.append(rng.choice([c for c in CERTIFICATES if c != plan[-1]]))
@@ -135,7 +137,9 @@ class CloudFormation:
             self._send(stack, "create", "Create", {"CertificateIdentifier": step})
         elif step is None:
             stack.status = "DELETE_IN_PROGRESS"
-            self._send(stack, "delete", "Delete", stack.resource.properties, physical_id=stack.resource.physical_id)
+            self._send(
+                stack, "delete", "Delete", stack.resource.properties, physical_id=stack.resource.physical_id
+            )
         else:
             stack.status = "UPDATE_IN_PROGRESS"
             self._send(
@@ -188,15 +192,26 @@ class CloudFormation:
         request.before = self.snapshot(stack)
         stack.requests.append(request)
         self.requests[request_id] = request
-        sched.log("cloudformation", f"sends {request.describe()}, waits until +{request.deadline - sched.now:.0f}s")
+        sched.log(
+            "cloudformation", f"sends {request.describe()}, waits until +{request.deadline - sched.now:.0f}s"
+        )
         request.expiry = sched.at(
-            request.deadline, f"CloudFormation stops waiting for {request.describe()}", lambda: self._expire(request)
+            request.deadline,
+            f"CloudFormation stops waiting for {request.describe()}",
+            lambda: self._expire(request),
         )
         deliveries = 2 if rng.random() < self.duplicate else 1
         for _ in range(deliveries):
-            delay = rng.uniform(0, 0.5) if rng.random() >= self.delay else rng.uniform(0, stack.service_timeout * 1.5)
-            sent_at = sched.now
-            sched.at(sched.now + delay, f"Lambda delivers {request.describe()}", lambda: self.deliver(event, sent_at))
+            delay = (
+                rng.uniform(0, 0.5)
+                if rng.random() >= self.delay
+                else rng.uniform(0, stack.service_timeout * 1.5)
+            )
+            sched.at(
+                sched.now + delay,
+                f"Lambda delivers {request.describe()}",
+                functools.partial(self.deliver, event, sched.now),
+            )
 
     # --- answers -------------------------------------------------------------------------------------
     def answered(self, request_id: str, body: bytes) -> bool:
@@ -207,12 +222,17 @@ class CloudFormation:
         if request.answered_at is None:
             request.answered_at = sched.now
         request.answers.append(answer)
-        sched.point(f"PUT answer {answer['Status']} {answer.get('Reason', '')[:120]!r} id={answer['PhysicalResourceId'][-12:]}")
+        reason, physical_id = answer.get("Reason", "")[:120], answer["PhysicalResourceId"][-12:]
+        sched.point(f"PUT answer {answer['Status']} {reason!r} id={physical_id}")
         if request.outcome is None and sched.now <= request.deadline:
             request.answer, request.outcome = answer, answer["Status"]
             request.expiry.cancelled = True
             self.on_answer(request, answer)
-            sched.at(sched.now + sched.rng.uniform(0.1, 3), f"CloudFormation reads the answer to {request.describe()}", lambda: self._react(request))
+            sched.at(
+                sched.now + sched.rng.uniform(0.1, 3),
+                f"CloudFormation reads the answer to {request.describe()}",
+                lambda: self._react(request),
+            )
         return True
 
     def _expire(self, request: Request) -> None:
@@ -220,7 +240,7 @@ class CloudFormation:
             request.outcome = "TIMEOUT"
             self._react(request)
 
-    def _react(self, request: Request) -> None:
+    def _react(self, request: Request) -> None:  # noqa: PLR0912 - one branch per kind, as CloudFormation has
         stack, kind, ok = request.stack, request.kind, request.outcome == "SUCCESS"
         answer = request.answer or {}
         physical_id = str(answer.get("PhysicalResourceId") or "")
@@ -289,4 +309,6 @@ class CloudFormation:
 
     def _later(self, stack: Stack) -> None:
         delay = self.scheduler.rng.uniform(0, 120)
-        self.scheduler.at(self.scheduler.now + delay, f"CloudFormation goes on with {stack.name}", lambda: self._next(stack))
+        self.scheduler.at(
+            self.scheduler.now + delay, f"CloudFormation goes on with {stack.name}", lambda: self._next(stack)
+        )

@@ -6,7 +6,7 @@
   design: it takes no part in the interleaving check, only in the others.
 - I2 once everything settles, RDS's override is what the live declarations make it (their CA; what stood
   before, or no override, when there are none), and every live declaration belongs to a resource that
-  CloudFormation holds as created, with the CA CloudFormation holds for it (and each created resource has one).
+  CloudFormation holds as created, with the CA it holds for it (and each created resource has one).
 - I3 no Delete and no rollback answers FAILED or goes unanswered: the only faults are transient ones the
   provider can absorb, so no stack may end ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED or DELETE_FAILED.
 - I4 each answer CloudFormation accepts tells the truth: SUCCESS only when RDS and the ledger say what it
@@ -70,7 +70,9 @@ class Invariants:
     _overtaken: dict[str, str] = field(default_factory=dict)
 
     def _violate(self, invariant: str, message: str, request_id: str = "", other: str = "") -> None:
-        self.violations.append(Violation(invariant, self.aws.scheduler.now - self.start, message, request_id, other))
+        self.violations.append(
+            Violation(invariant, self.aws.scheduler.now - self.start, message, request_id, other)
+        )
         self.aws.scheduler.log("CHECK", f"VIOLATION {invariant}: {message}")
 
     # --- I1 ------------------------------------------------------------------------------------------
@@ -79,21 +81,32 @@ class Invariants:
         if write.withdrawal_create:
             # A withdrawal mark declares nothing and is written create-only, without the lock, by design.
             return
-        what = f"{write.caller.name} {write.detail} ({write.target.rsplit('/', 2)[-2] if '/' in write.target else write.target})"
+        target = write.target.rsplit("/", 2)[-2] if "/" in write.target else write.target
+        what = f"{write.caller.name} {write.detail} ({target})"
         if request is not None:
             rid = request.request_id
             if request.answered_at is not None:
-                self._violate("I1", f"{what} after its request was answered at +{request.answered_at - self.start:.3f}s", rid)
+                self._violate(
+                    "I1",
+                    f"{what} after its request was answered at +{request.answered_at - self.start:.3f}s",
+                    rid,
+                )
             if write.at > request.deadline:
-                self._violate("I1", f"{what} past CloudFormation's deadline for it (+{request.deadline - self.start:.0f}s)", rid)
+                self._violate(
+                    "I1",
+                    f"{what} past CloudFormation's deadline for it (+{request.deadline - self.start:.0f}s)",
+                    rid,
+                )
         if getattr(write.caller, "killed", False):
             self._violate("I1", f"{what} after Lambda stopped its process")
         name = write.caller.name
         if name in self._overtaken:
             other = self._overtaken.pop(name)
             self._violate(
-                "I1", f"{what}: its writes are interleaved with {other}'s (it wrote, then {other}, then it again)",
-                write.caller.request_id, other,
+                "I1",
+                f"{what}: its writes are interleaved with {other}'s (it wrote, then {other}, then it again)",
+                write.caller.request_id,
+                other,
             )
         if self._last_writer is not None and self._last_writer != name:
             self._overtaken[self._last_writer] = name
@@ -108,11 +121,25 @@ class Invariants:
             if request.kind in ("create", "update", "rollback-update"):
                 wanted = request.certificate
                 if override != wanted:
-                    self._violate("I4", f"{request.describe()} answered SUCCESS but RDS's override is {override}")
-                if entry is None or entry.get("State") != "applied" or entry.get("CertificateIdentifier") != wanted:
-                    self._violate("I4", f"{request.describe()} answered SUCCESS but its declaration is {entry}")
-            elif request.kind in ("delete", "rollback-delete") and entry is not None and entry.get("State") != "withdrawn":
-                self._violate("I4", f"{request.describe()} answered SUCCESS but its declaration stands: {entry}")
+                    self._violate(
+                        "I4", f"{request.describe()} answered SUCCESS but RDS's override is {override}"
+                    )
+                if (
+                    entry is None
+                    or entry.get("State") != "applied"
+                    or entry.get("CertificateIdentifier") != wanted
+                ):
+                    self._violate(
+                        "I4", f"{request.describe()} answered SUCCESS but its declaration is {entry}"
+                    )
+            elif (
+                request.kind in ("delete", "rollback-delete")
+                and entry is not None
+                and entry.get("State") != "withdrawn"
+            ):
+                self._violate(
+                    "I4", f"{request.describe()} answered SUCCESS but its declaration stands: {entry}"
+                )
             return
         wrote = any(w.caller.request_id == request.request_id for w in self.aws.writes)
         now = snapshot(self.aws, request.stack)
@@ -120,19 +147,32 @@ class Invariants:
         if changed and not any(word in reason.lower() for word in _SAYS_WHAT_REMAINED):
             self._violate(
                 "I4",
-                f"{request.describe()} answered FAILED ({reason[:160]!r}) but it changed RDS or its declaration: "
-                f"override {request.before[0]} -> {now[0]}, declaration {_state(request.before[1])} -> {_state(now[1])}",
+                f"{request.describe()} answered FAILED ({reason[:160]!r}) but it changed RDS or its "
+                f"declaration: override {request.before[0]} -> {now[0]}, "
+                f"declaration {_state(request.before[1])} -> {_state(now[1])}",
             )
 
     # --- I2, I3 --------------------------------------------------------------------------------------
-    def settled(self) -> None:
+    def settled(self) -> None:  # noqa: PLR0912 - each check of I2 and I3 in turn reads best
         for stack in self.cfn.stacks:
             if stack.status in FAILED_FINAL and _could_answer(stack.requests[-1]):
                 failed = stack.requests[-1]
-                why = failed.answer.get("Reason", "") if failed.answer else "no answer before CloudFormation's deadline"
-                self._violate("I3", f"stack {stack.name} ended {stack.status}: {failed.describe()} -> {why[:200]!r}", failed.request_id)
+                why = (
+                    failed.answer.get("Reason", "")
+                    if failed.answer
+                    else "no answer before CloudFormation's deadline"
+                )
+                self._violate(
+                    "I3",
+                    f"stack {stack.name} ended {stack.status}: {failed.describe()} -> {why[:200]!r}",
+                    failed.request_id,
+                )
             for request in stack.requests:
-                if request.kind == "cleanup-delete" and request.outcome != "SUCCESS" and _could_answer(request):
+                if (
+                    request.kind == "cleanup-delete"
+                    and request.outcome != "SUCCESS"
+                    and _could_answer(request)
+                ):
                     self._violate("I3", f"{request.describe()} failed: {request.answer}")
             if not stack.done:
                 self._violate("I2", f"stack {stack.name} did not settle ({stack.status})")
@@ -147,8 +187,9 @@ class Invariants:
                 if later:
                     self._violate(
                         "I2",
-                        f"the ledger keeps {gone.name}'s entry ({_state(parameter.value)}) though its stack was "
-                        f"deleted at +{gone.deleted_at - self.start:.0f}s and {later[0].describe()} ran after",
+                        f"the ledger keeps {gone.name}'s entry ({_state(parameter.value)}) though its "
+                        f"stack was deleted at +{gone.deleted_at - self.start:.0f}s and "
+                        f"{later[0].describe()} ran after",
                     )
             try:
                 value = json.loads(parameter.value)
@@ -158,31 +199,39 @@ class Invariants:
             if value.get("State") != "withdrawn":
                 live[name] = value
         for name, value in live.items():
-            stack = by_name.get(name)
-            if stack is None or stack.resource is None:
+            owner = by_name.get(name)
+            if owner is None or owner.resource is None:
                 self._violate(
                     "I2",
                     f"live declaration {value.get('CertificateIdentifier')} ({value.get('State')}) of "
-                    f"{stack.name if stack else name}, which CloudFormation does not hold as created "
-                    f"({stack.status if stack else 'unknown'})",
+                    f"{owner.name if owner else name}, which CloudFormation does not hold as created "
+                    f"({owner.status if owner else 'unknown'})",
                 )
-            elif stack.resource.properties["CertificateIdentifier"] != value.get("CertificateIdentifier"):
+            elif owner.resource.properties["CertificateIdentifier"] != value.get("CertificateIdentifier"):
                 self._violate(
                     "I2",
-                    f"{stack.name} declares {value.get('CertificateIdentifier')} but CloudFormation holds "
-                    f"{stack.resource.properties['CertificateIdentifier']}",
+                    f"{owner.name} declares {value.get('CertificateIdentifier')} but CloudFormation holds "
+                    f"{owner.resource.properties['CertificateIdentifier']}",
                 )
         for stack in self.cfn.stacks:
             if stack.resource is not None and declaration_name(stack) not in live:
-                self._violate("I2", f"{stack.name} is created ({stack.resource.properties}) but has no live declaration")
+                self._violate(
+                    "I2", f"{stack.name} is created ({stack.resource.properties}) but has no live declaration"
+                )
         declared = {v.get("CertificateIdentifier") for v in live.values()}
         override = self.aws.override
         if len(declared) > 1:
             self._violate("I2", f"live declarations disagree: {sorted(map(str, declared))}")
         elif declared and override not in declared:
-            self._violate("I2", f"RDS's override is {override} but the live declarations say {declared.pop()}")
+            self._violate(
+                "I2", f"RDS's override is {override} but the live declarations say {declared.pop()}"
+            )
         elif not declared and override not in (None, self.aws.initial_override):
-            self._violate("I2", f"no live declaration, yet RDS's override is {override} (before: {self.aws.initial_override})")
+            self._violate(
+                "I2",
+                f"no live declaration, yet RDS's override is {override} "
+                f"(before: {self.aws.initial_override})",
+            )
 
 
 LATE_DELIVERY_SECONDS = 30.0

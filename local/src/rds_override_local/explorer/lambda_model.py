@@ -24,8 +24,8 @@ import botocore
 import botocore.client
 import botocore.endpoint
 import botocore.errorfactory
-import botocore.useragent
 import botocore.loaders
+import botocore.useragent
 
 from .scheduler import Killed, Scheduler, running
 
@@ -61,7 +61,9 @@ class _CompiledOnce(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self._specs: dict[str, importlib.machinery.ModuleSpec] = {}
         self._code: dict[str, types.CodeType] = {}
 
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, name: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if name not in FUNCTION_MODULES:
             return None
         if name not in self._specs:
@@ -93,7 +95,7 @@ class _CompiledOnce(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 _COMPILED_ONCE = _CompiledOnce()
 
 
-def load_function() -> dict[str, types.ModuleType]:
+def load_function() -> dict[str, Any]:
     """A fresh copy of the function's modules, as a new Lambda process imports them. The modules that
     were imported before (by other tests) are put back: this copy lives only in the instance."""
     saved = {name: sys.modules.pop(name) for name in FUNCTION_MODULES if name in sys.modules}
@@ -127,13 +129,10 @@ def install_sdk_patches() -> Callable[[], None]:
     """botocore's backoff sleeps in virtual time; the User-Agent header, which nobody reads here and which
     botocore rebuilds for every attempt, is a constant; service models and client classes are built once
     per process. None of it touches retries, errors or parsing. Returns what undoes it."""
-    creator = botocore.client.ClientCreator
-    saved = (
-        botocore.endpoint.time,  # type: ignore[attr-defined]
-        botocore.useragent.UserAgentString.to_string,
-        creator._create_client_class,  # noqa: SLF001
-        creator._load_service_model,  # noqa: SLF001
-    )
+    creator: Any = botocore.client.ClientCreator
+    user_agent: Any = botocore.useragent.UserAgentString
+    endpoint: Any = botocore.endpoint
+    saved = (endpoint.time, user_agent.to_string, creator._create_client_class, creator._load_service_model)
     create_class, load_model = saved[2], saved[3]
 
     def shared_class(self: Any, service_name: str, service_model: Any) -> type:
@@ -148,16 +147,14 @@ def install_sdk_patches() -> Callable[[], None]:
             _SERVICE_MODELS[key] = load_model(self, service_name, api_version)
         return _SERVICE_MODELS[key]
 
-    botocore.endpoint.time = _BackoffTime()  # type: ignore[attr-defined]
-    botocore.useragent.UserAgentString.to_string = lambda _self: "explorer"  # type: ignore[method-assign]
-    creator._create_client_class = shared_class  # type: ignore[method-assign]  # noqa: SLF001
-    creator._load_service_model = shared_model  # type: ignore[method-assign]  # noqa: SLF001
+    endpoint.time = _BackoffTime()
+    user_agent.to_string = lambda _self: "explorer"
+    creator._create_client_class = shared_class
+    creator._load_service_model = shared_model
 
     def undo() -> None:
-        botocore.endpoint.time = saved[0]  # type: ignore[attr-defined]
-        botocore.useragent.UserAgentString.to_string = saved[1]  # type: ignore[method-assign]
-        creator._create_client_class = create_class  # type: ignore[method-assign]  # noqa: SLF001
-        creator._load_service_model = load_model  # type: ignore[method-assign]  # noqa: SLF001
+        endpoint.time, user_agent.to_string = saved[0], saved[1]
+        creator._create_client_class, creator._load_service_model = create_class, load_model
 
     return undo
 
@@ -225,8 +222,8 @@ class Instance:
         # The lock's jitter: from the seed, not from the process-wide random.
         modules["ledger"].random = types.SimpleNamespace(random=scheduler.rng.random)
         session = modules["aws_sdk"].session()
-        session._session.register_component("data_loader", _LOADER)  # noqa: SLF001
-        session._session.register_component("exceptions_factory", _EXCEPTIONS)  # noqa: SLF001
+        session._session.register_component("data_loader", _LOADER)
+        session._session.register_component("exceptions_factory", _EXCEPTIONS)
         session.events.register("before-send", self._before_send)
         session.events.register("choose-signer", _unsigned)
 
@@ -234,7 +231,7 @@ class Instance:
         delivery = self._caller()
         return self.service.aws.answer(delivery, request, event_name.rsplit(".", 1)[-1])
 
-    def _put_response(self, _url: str, body: bytes, *, deadline: float | None = None) -> bool:  # noqa: ARG002
+    def _put_response(self, _url: str, body: bytes, *, deadline: float | None = None) -> bool:
         delivery = self._caller()
         return self.service.answered(delivery, body)
 
@@ -259,9 +256,12 @@ class _VirtualTimer:
         self._timed = scheduler.at(
             scheduler.now + self.interval,
             f"{name} fires",
-            lambda: scheduler.spawn(name, self.function, group=self.instance),
+            lambda: self._fire(name),
         )
         self.instance.timers.append(self._timed)
+
+    def _fire(self, name: str) -> None:
+        self.instance.service.scheduler.spawn(name, self.function, group=self.instance)
 
     def cancel(self) -> None:
         if self._timed is not None:
@@ -308,7 +308,9 @@ class LambdaService:
         instance.busy, instance.current, delivery.instance = True, delivery, instance
         deadline = sched.now + self.timeout
         context = _Context(sched, deadline, f"{delivery.name}-{attempt}", self.region)
-        stop = sched.at(deadline, f"Lambda stops {instance.name} ({delivery.name})", lambda: self._stop(delivery, sent_at))
+        stop = sched.at(
+            deadline, f"Lambda stops {instance.name} ({delivery.name})", lambda: self._stop(delivery, sent_at)
+        )
         handler = instance.modules["index"].handler
 
         def invoke() -> None:

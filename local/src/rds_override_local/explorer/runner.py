@@ -29,8 +29,8 @@ class Verdict:
         return bool(self.invariants or self.crashed)
 
 
-def judge(seed: int) -> Verdict:
-    outcome = run_schedule(seed)
+def judge(seed: int, *, storm: bool = False) -> Verdict:
+    outcome = run_schedule(seed, storm=storm)
     first = str(outcome.violations[0]) if outcome.violations else ""
     if outcome.crashes:
         name, error = outcome.crashes[0]
@@ -44,16 +44,16 @@ def judge(seed: int) -> Verdict:
     )
 
 
-def _chunk(seeds: range) -> list[Verdict]:
+def _chunk(seeds: range, storm: bool = False) -> list[Verdict]:
     with quiet():
-        return [judge(seed) for seed in seeds]
+        return [judge(seed, storm=storm) for seed in seeds]
 
 
 def default_jobs() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
-def run_many(start: int, count: int, *, seconds: float, jobs: int) -> Iterator[Verdict]:
+def run_many(start: int, count: int, *, seconds: float, jobs: int, storm: bool = False) -> Iterator[Verdict]:
     """Verdicts of seeds start..start+count-1 (in no fixed order), until `seconds` have passed."""
     deadline = time.monotonic() + seconds
     chunks = [range(s, min(s + CHUNK, start + count)) for s in range(start, start + count, CHUNK)]
@@ -62,7 +62,7 @@ def run_many(start: int, count: int, *, seconds: float, jobs: int) -> Iterator[V
         for seeds in chunks:
             if time.monotonic() > deadline:
                 return
-            yield from _chunk(seeds)
+            yield from _chunk(seeds, storm)
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=prepare) as pool:
@@ -70,10 +70,10 @@ def run_many(start: int, count: int, *, seconds: float, jobs: int) -> Iterator[V
         queue = iter(chunks)
         while True:
             while len(pending) < jobs * 2 and time.monotonic() < deadline:
-                seeds = next(queue, None)
-                if seeds is None:
+                chunk = next(queue, None)
+                if chunk is None:
                     break
-                pending.add(pool.submit(_chunk, seeds))
+                pending.add(pool.submit(_chunk, chunk, storm))
             if not pending:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 _THREAD = threading.local()
 
 
@@ -57,7 +56,7 @@ class _Timed:
 
 class Scheduler:
     def __init__(self, seed: int, *, start: float, max_steps: int = 200_000) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - a schedule, not a secret  # nosec B311
         self.now = start
         self.max_steps = max_steps
         self.steps: list[tuple[float, str, str]] = []
@@ -130,7 +129,9 @@ class Scheduler:
                 if task is me:
                     return True
                 if task.thread is None:
-                    task.thread = threading.Thread(target=self._body, args=(task,), name=task.name, daemon=True)
+                    task.thread = threading.Thread(
+                        target=self._body, args=(task,), name=task.name, daemon=True
+                    )
                     task.thread.start()
                 else:
                     task.go.release()
@@ -141,7 +142,7 @@ class Scheduler:
             self.log("world", timed.name)
             try:
                 timed.action()
-            except Exception as error:  # noqa: BLE001 - a harness bug: stop the schedule and report it
+            except Exception as error:
                 return self._finish(error)
 
     def _finish(self, fatal: BaseException | None) -> bool:
@@ -168,7 +169,7 @@ class Scheduler:
                 task.fn()
         except Killed:
             self.log(task.name, "stopped by Lambda")
-        except BaseException as error:  # noqa: BLE001 - reported with the schedule, never lost
+        except BaseException as error:
             self.log(task.name, f"crashed: {type(error).__name__}: {error}")
             self.crashes.append((task.name, error))
         finally:

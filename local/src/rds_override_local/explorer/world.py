@@ -100,12 +100,15 @@ def quiet() -> Iterator[None]:
         logging.disable(logging.NOTSET)
 
 
-def run_schedule(seed: int) -> Outcome:
+def run_schedule(seed: int, *, storm: bool = False) -> Outcome:
+    """Schedule `seed`; `storm`: a fault storm in every schedule (the same seed is then another schedule)."""
     sched = Scheduler(seed, start=START)
     rng = sched.rng
     random.seed(seed)  # botocore's retry jitter draws from the process-wide generator
-    faults = Faults.draw(rng)
-    aws = AwsModel(sched, REGION, ACCOUNT, faults, initial_override=rng.choice((None, None, None, "rds-ca-rsa4096-g1")))
+    faults = Faults.draw(rng, storm=storm)
+    aws = AwsModel(
+        sched, REGION, ACCOUNT, faults, initial_override=rng.choice((None, None, None, "rds-ca-rsa4096-g1"))
+    )
     cfn = CloudFormation(
         sched,
         REGION,
@@ -121,7 +124,7 @@ def run_schedule(seed: int) -> Outcome:
         REGION,
         timeout=rng.choice(LAMBDA_TIMEOUTS),
         answered=lambda delivery, body: cfn.answered(delivery.request_id, body),
-        started=lambda request_id: cfn.started(request_id),
+        started=cfn.started,
     )
     checks = Invariants(aws, cfn, START)
     aws.stack_status = cfn.stack_status
@@ -137,4 +140,6 @@ def run_schedule(seed: int) -> Outcome:
     checks.settled()
     summary += f"; ended {[s.status for s in cfn.stacks]}, override {aws.override}"
     classes = classify(checks.violations, aws, cfn, START)
-    return Outcome(seed, checks.violations, sched.steps, aws.calls, lam.deliveries, sched.crashes, summary, classes)
+    return Outcome(
+        seed, checks.violations, sched.steps, aws.calls, lam.deliveries, sched.crashes, summary, classes
+    )
