@@ -41,7 +41,9 @@ def classify(  # noqa: PLR0912 - one branch per class reads best
             if answer.get("Status") == "FAILED" and request.request_id in str(answer.get("Reason", "")):
                 found.add(1)  # it waited for the lock it holds itself
     torn = {who for kind, who, _ in notes if kind == "torn-read"}
-    writers = {w.caller.name for w in aws.writes}
+    # Class 2: a request that read a torn ledger then wrote RDS, and RDS ends out of step with the ledger.
+    rds_writers = {w.caller.name for w in aws.writes if w.target == "rds"}
+    out_of_step = ("disagree", "live declarations say", "no live declaration, yet")
     for violation in violations:
         message = violation.message
         if "deleted while this Create waited" in message:
@@ -63,7 +65,7 @@ def classify(  # noqa: PLR0912 - one branch per class reads best
                 found.add(8)
         if "the ledger keeps" in message and "withdrawn" in message:
             found.add(7)
-        if violation.invariant in ("I1", "I2") and torn & writers:
+        if torn & rds_writers and any(words in message for words in out_of_step):
             found.add(2)
     for stack in cfn.stacks:
         if stack.status in FAILED_FINAL and len(stack.requests) >= 2:
