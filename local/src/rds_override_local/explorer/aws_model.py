@@ -52,6 +52,9 @@ class Faults:
     short_page: float = 0.0
     slow: float = 0.0
     """A latency spike: the answer comes after 1 to 4.9 s (within the read timeout)."""
+    hung: float = 0.0
+    """Of the connections dropped, those that hang: a slow connect, then the read timeout (3 + 5 s)."""
+    faulty_attempts: int = FAULTY_ATTEMPTS
 
     @classmethod
     def draw(cls, rng: Any, *, storm: bool = False) -> Faults:
@@ -60,6 +63,19 @@ class Faults:
             return cls()
         # Mostly a few faults; sometimes a storm, in which a write can outlast the function's time budget.
         scale = 0.5 if storm else rng.choice((0.03, 0.08, 0.15, 0.15, 0.4))
+        if storm:
+            # Each of the SDK's first 4 attempts may hang for its whole connect and read timeouts: one call
+            # can take 4 x 8 s plus backoff, as much as aws_sdk.WORST_CASE_CALL_SECONDS allows.
+            return cls(
+                throttle=0.1,
+                server_error=0.05,
+                dropped=scale * rng.random(),
+                lost_answer=scale * rng.random() * 2,
+                short_page=rng.random(),
+                slow=scale * rng.random(),
+                hung=0.7,
+                faulty_attempts=4,
+            )
         return cls(
             throttle=scale * rng.random(),
             server_error=scale * rng.random() / 2,
@@ -133,7 +149,7 @@ class AwsModel:
         service = _service(request.url)
         params = _params(request, service)
         sched.point(f"{service} {operation} attempt {attempt} {_brief(params)}")
-        faulty = attempt <= FAULTY_ATTEMPTS
+        faulty = attempt <= self.faults.faulty_attempts
         roll = rng.random() if faulty else float("inf")  # past FAULTY_ATTEMPTS: no fault at all
         f = self.faults
         if roll < f.throttle:
@@ -146,6 +162,9 @@ class AwsModel:
             return self._error(service, rng.choice((500, 503)), "InternalFailure", "Internal error")
         roll -= f.server_error
         if roll < f.dropped:
+            if f.hung and rng.random() < f.hung:
+                sched.sleep(CONNECT_TIMEOUT + READ_TIMEOUT, f"{operation} <- hung, never landed")
+                raise ReadTimeoutError(endpoint_url=request.url)
             sched.sleep(CONNECT_TIMEOUT, f"{operation} <- connection dropped before it landed")
             raise ConnectTimeoutError(endpoint_url=request.url)
         roll -= f.dropped
@@ -156,7 +175,8 @@ class AwsModel:
         lost = operation in MUTATING and roll < f.lost_answer
         status, body = self._apply(caller, service, operation, params)
         if lost:
-            sched.sleep(READ_TIMEOUT, f"{operation} <- stored ({status}), answer lost")
+            stall = READ_TIMEOUT + (CONNECT_TIMEOUT if f.hung and rng.random() < f.hung else 0.0)
+            sched.sleep(stall, f"{operation} <- stored ({status}), answer lost")
             raise ReadTimeoutError(endpoint_url=request.url)
         latency = rng.uniform(1.0, 4.9) if rng.random() < f.slow else rng.uniform(0.01, 0.2)
         sched.sleep(latency, f"{operation} <- {status} {_brief_answer(body)}")
