@@ -50,6 +50,10 @@ def classify(  # noqa: PLR0912 - one branch per class reads best
             found.add(1)
         if "past CloudFormation's deadline" in message:
             found.add(4)
+        if "declaration stands" in message:
+            stack = cfn.requests[violation.request_id].stack
+            if any(r.kind == "create" and r.outcome == "TIMEOUT" for r in stack.requests):
+                found.add(4)  # the Create's work went on past the deadline; the rollback found nothing
         if violation.other and _stack(violation.other) == _stack(message.split()[0]):
             found.add(5)
         if "CloudFormation holds" in message:

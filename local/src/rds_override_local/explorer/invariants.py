@@ -122,7 +122,9 @@ class Invariants:
                 wanted = request.certificate
                 if override != wanted:
                     self._violate(
-                        "I4", f"{request.describe()} answered SUCCESS but RDS's override is {override}"
+                        "I4",
+                        f"{request.describe()} answered SUCCESS but RDS's override is {override}",
+                        request.request_id,
                     )
                 if (
                     entry is None
@@ -130,7 +132,9 @@ class Invariants:
                     or entry.get("CertificateIdentifier") != wanted
                 ):
                     self._violate(
-                        "I4", f"{request.describe()} answered SUCCESS but its declaration is {entry}"
+                        "I4",
+                        f"{request.describe()} answered SUCCESS but its declaration is {entry}",
+                        request.request_id,
                     )
             elif (
                 request.kind in ("delete", "rollback-delete")
@@ -138,7 +142,9 @@ class Invariants:
                 and entry.get("State") != "withdrawn"
             ):
                 self._violate(
-                    "I4", f"{request.describe()} answered SUCCESS but its declaration stands: {entry}"
+                    "I4",
+                    f"{request.describe()} answered SUCCESS but its declaration stands: {entry}",
+                    request.request_id,
                 )
             return
         wrote = any(w.caller.request_id == request.request_id for w in self.aws.writes)
@@ -150,6 +156,7 @@ class Invariants:
                 f"{request.describe()} answered FAILED ({reason[:160]!r}) but it changed RDS or its "
                 f"declaration: override {request.before[0]} -> {now[0]}, "
                 f"declaration {_state(request.before[1])} -> {_state(now[1])}",
+                request.request_id,
             )
 
     # --- I2, I3 --------------------------------------------------------------------------------------
