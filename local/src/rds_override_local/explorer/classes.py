@@ -43,7 +43,7 @@ def classify(  # noqa: PLR0912 - one branch per class reads best
     torn = {who for kind, who, _ in notes if kind == "torn-read"}
     # Class 2: a request that read a torn ledger then wrote RDS, and RDS ends out of step with the ledger.
     rds_writers = {w.caller.name for w in aws.writes if w.target == "rds"}
-    out_of_step = ("disagree", "live declarations say", "no live declaration, yet")
+    out_of_step = ("disagree", "live declarations say", "no live declaration, yet", "applied declaration of")
     for violation in violations:
         message = violation.message
         if "deleted while this Create waited" in message:

@@ -81,6 +81,8 @@ class Invariants:
         if write.withdrawal_create:
             # A withdrawal mark declares nothing and is written create-only, without the lock, by design.
             return
+        if write.target == "rds":
+            self._overwritten(write)
         target = write.target.rsplit("/", 2)[-2] if "/" in write.target else write.target
         what = f"{write.caller.name} {write.detail} ({target})"
         if request is not None:
@@ -111,6 +113,25 @@ class Invariants:
         if self._last_writer is not None and self._last_writer != name:
             self._overtaken[self._last_writer] = name
         self._last_writer = name
+
+    def _overwritten(self, write: Write) -> None:
+        """I2 at the moment it breaks: an RDS write against another created resource's applied declaration
+        (a decision taken on a ledger read that missed it)."""
+        for stack in self.cfn.stacks:
+            entry = _entry(self.aws, stack)
+            if (
+                stack.resource is not None
+                and entry is not None
+                and entry.get("State") == "applied"
+                and entry.get("StackId") != self.cfn.requests[write.caller.request_id].stack.arn
+                and entry.get("CertificateIdentifier") != self.aws.override
+            ):
+                self._violate(
+                    "I2",
+                    f"{write.caller.name} set RDS to {self.aws.override or 'no override'} over "
+                    f"{stack.name}'s applied declaration of {entry.get('CertificateIdentifier')}",
+                    write.caller.request_id,
+                )
 
     # --- I4 ------------------------------------------------------------------------------------------
     def on_answer(self, request: Request, answer: dict[str, Any]) -> None:
@@ -221,7 +242,12 @@ class Invariants:
                     f"{owner.resource.properties['CertificateIdentifier']}",
                 )
         for stack in self.cfn.stacks:
-            if stack.resource is not None and declaration_name(stack) not in live:
+            # A stack whose Delete or rollback failed is I3's concern: its resource's fate is open.
+            if (
+                stack.resource is not None
+                and stack.status not in FAILED_FINAL
+                and declaration_name(stack) not in live
+            ):
                 self._violate(
                     "I2", f"{stack.name} is created ({stack.resource.properties}) but has no live declaration"
                 )
