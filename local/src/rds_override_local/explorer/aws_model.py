@@ -55,6 +55,9 @@ class Faults:
     hung: float = 0.0
     """Of the connections dropped, those that hang: a slow connect, then the read timeout (3 + 5 s)."""
     faulty_attempts: int = FAULTY_ATTEMPTS
+    page_stall: float = 0.0
+    """A page that says more follow comes back late (2 to 10 s): another event's whole change can land
+    before the reader asks for the next page."""
 
     @classmethod
     def draw(cls, rng: Any, *, storm: bool = False) -> Faults:
@@ -75,6 +78,7 @@ class Faults:
                 slow=scale * rng.random(),
                 hung=0.7,
                 faulty_attempts=4,
+                page_stall=0.3,
             )
         return cls(
             throttle=scale * rng.random(),
@@ -179,6 +183,8 @@ class AwsModel:
             sched.sleep(stall, f"{operation} <- stored ({status}), answer lost")
             raise ReadTimeoutError(endpoint_url=request.url)
         latency = rng.uniform(1.0, 4.9) if rng.random() < f.slow else rng.uniform(0.01, 0.2)
+        if f.page_stall and b"NextToken" in body and rng.random() < f.page_stall:
+            latency = rng.uniform(2.0, 10.0)
         sched.sleep(latency, f"{operation} <- {status} {_brief_answer(body)}")
         return _response(request.url, status, body, service)
 
