@@ -26,8 +26,9 @@ def _holds(seed: int, *, storm: bool = False) -> None:
 
 @_open(1)
 def test_class1_a_lost_lock_answer_makes_the_taker_wait_for_itself_and_a_rollback_fail() -> None:
-    # The rollback Update's first lock put is stored, its answer lost; the retry's ParameterAlreadyExists
-    # reads as "busy": it waits for itself and answers FAILED: UPDATE_ROLLBACK_FAILED.
+    # s3's Create: its lock put is stored, its answer lost; the retry's ParameterAlreadyExists reads as
+    # "busy": it waits for itself for 220 s and fails naming itself; its lease blocks the region, and s1's
+    # rollback Update fails: UPDATE_ROLLBACK_FAILED.
     _holds(23)
 
 
