@@ -54,7 +54,7 @@ STACK_NAME ?= rds-certificate-override
 
 .PHONY: help install lock unit test lint format build demo invoke bench status status-demo bench-status rotate \
 	bench-rotate check-trust-store trust-store-demo bench-trust-store deploy deploy-check outputs delete release \
-	cdk-asset synth cdk-wheel stackset member-roles policy-hook simulate-org mutate docs clean distclean
+	cdk-asset synth cdk-wheel stackset member-roles policy-hook simulate-org mutate explore docs clean distclean
 
 # The descriptions start in one column, after the longest target name.
 help: ## List the targets
@@ -102,6 +102,10 @@ unit: $(VENV_STAMP) ## Run the pure unit tests (no build, seconds)
 
 test: $(BUILD_STAMP) $(RUNTIME_SDK_STAMP) $(CDK_ASSET)/index.py ## Run the whole test suite (unit, emulator, end to end, CDK)
 	$(RUN) pytest
+
+# The function's code (lambda/) is importable through PYTHONPATH, as under pytest (pyproject's pythonpath).
+explore: $(VENV_STAMP) ## Explore 10,000 schedules of concurrent events under faults (ARGS="--seed N" replays one)
+	@PYTHONPATH=lambda $(RUN) python -m rds_override_local.explorer $(ARGS)
 
 # cfn-lint's W3005 (a DependsOn also implied by a GetAtt) is CDK's doing: it always makes a Function depend
 # on its role. checkov pins its own boto3, so it runs from its own locked environment (tools/scanners);
