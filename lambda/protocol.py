@@ -297,6 +297,11 @@ def declare(
                     "late or repeated delivery, and changes nothing."
                 )
             own = None  # the withdrawal of an earlier resource of the same name: no declaration
+        if own is not None and request.sent_before_request(own):
+            raise ObsoleteEvent(
+                f"A later request of this resource (sent at {own.request_sent_at}) has acted since: this one "
+                "is a late or repeated delivery, and changes nothing."
+            )
         if view.own_unreadable is not None:
             logger.warning("Replacing this resource's own unreadable ledger entry", extra={"region": region})
         certificates = rds.describe_certificates(region)
@@ -334,6 +339,7 @@ def declare(
             state=WriteState.PENDING if write else WriteState.APPLIED,
             request_id=request.holder.request_id,
             updated_at=request.now(),
+            request_sent_at=iso8601(request.signed_at) if request.signed_at else None,
         )
         declaration.to_json()  # refuses a value too large for SSM before anything is written
         if own is None or not own.same_declaration(declaration):
@@ -398,6 +404,15 @@ class Request:
 
     def now(self) -> str:
         return iso8601(datetime.fromtimestamp(self.budget.clock.time(), UTC))
+
+    def sent_before_request(self, declaration: Declaration) -> bool:
+        """Whether this request was sent before the one that wrote `declaration` (to the second)."""
+        sent = iso8601(self.signed_at) if self.signed_at else None
+        return (
+            sent is not None
+            and declaration.request_sent_at is not None
+            and sent < declaration.request_sent_at
+        )
 
     def sent_before(self, moment: str) -> bool:
         """Whether the request was sent no later than `moment` (a ledger time, to the second)."""

@@ -212,6 +212,18 @@ LISTED = (
         "what stood before from a stale declaration",
     ),
     (
+        "protocol.py",
+        "and sent < declaration.request_sent_at",
+        "and False",
+        "a late delivery of an older request acts after a newer one (the explorer's seed 180)",
+    ),
+    (
+        "protocol.py",
+        "if request.sent_before(own.updated_at):",
+        "if False:",
+        "a late delivery of a request acts after its resource was deleted (found by the explorer)",
+    ),
+    (
         "index.py",
         "except protocol.RegionRefused as refused:",
         "except ZeroDivisionError as refused:",
@@ -219,6 +231,7 @@ LISTED = (
     ),
 )
 LISTED_TESTS = (
+    "tests/explorer/test_regressions.py",
     "tests/unit/test_declarations.py",
     "tests/handler/test_region_lock.py",
     "tests/handler/test_ledger_faults.py",

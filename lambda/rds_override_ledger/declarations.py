@@ -98,6 +98,9 @@ class Declaration:
     state: WriteState
     request_id: str
     updated_at: str
+    request_sent_at: str | None = None
+    """When CloudFormation sent the request that wrote it (its ResponseURL's signing time), when known:
+    a delivery of an older request of the same resource then knows it is late."""
 
     @property
     def name(self) -> str:
@@ -127,6 +130,7 @@ class Declaration:
                 "State": self.state.value,
                 "RequestId": self.request_id,
                 "UpdatedAt": self.updated_at,
+                "RequestSentAt": self.request_sent_at,
             },
             separators=(",", ":"),
         )
@@ -156,6 +160,9 @@ class Declaration:
         previous = raw.get("PreviousOverride")
         if previous is not None and not isinstance(previous, str):
             raise ValueError("PreviousOverride must be a string or null")
+        sent_at = raw.get("RequestSentAt")
+        if sent_at is not None and not isinstance(sent_at, str):
+            raise ValueError("RequestSentAt must be a string or null")
         restore = raw.get("RestorePreviousOnDelete", False)
         if not isinstance(restore, bool):
             raise ValueError("RestorePreviousOnDelete must be true or false")  # noqa: TRY004
@@ -172,11 +179,13 @@ class Declaration:
             state=state,
             request_id=str(raw.get("RequestId", "")),
             updated_at=str(raw.get("UpdatedAt", "")),
+            request_sent_at=sent_at or None,
         )
 
     def same_declaration(self, other: Declaration) -> bool:
         """True when recording `other` would change nothing but the request id and the time."""
-        return replace(self, request_id="", updated_at="") == replace(other, request_id="", updated_at="")
+        unstamped = {"request_id": "", "updated_at": "", "request_sent_at": None}
+        return replace(self, **unstamped) == replace(other, **unstamped)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,11 @@ class TestTheLedger:
             "State": "applied",
             "RequestId": answer["RequestId"],
             "UpdatedAt": recorded["UpdatedAt"],
+            "RequestSentAt": recorded["RequestSentAt"],
         }
+        assert recorded["RequestSentAt"] <= recorded["UpdatedAt"], (
+            "sent (the ResponseURL's signing), then run"
+        )
         parameter = boto3.client("ssm", region_name=REGION).get_parameter(Name=declaration_name(team_a))[
             "Parameter"
         ]

@@ -96,6 +96,7 @@ class TestValue:
             "State": "applied",
             "RequestId": "r-1",
             "UpdatedAt": "2026-11-28T18:00:00Z",
+            "RequestSentAt": None,
         }
 
     def test_a_value_fits_a_standard_parameter(self) -> None:
