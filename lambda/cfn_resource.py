@@ -247,7 +247,11 @@ class SafeCfnResource(CfnResource):
         self._timer.start()
 
     def _timeout(self) -> None:
-        self._send(FAILED, "The function is about to time out; see its log for the step that was slow")
+        self._send(
+            FAILED,
+            "The function is about to time out (its log names the step that was slow): whatever it had "
+            "written by then remains, recorded as pending, and the rollback undoes it",
+        )
 
     def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
         with self._answer_lock:

@@ -13,7 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 import aws_sdk
 from rds_override_ledger import aws_answers
@@ -112,7 +112,8 @@ def record(
 ) -> None:
     """Write the declaration. `first`: a create-only write, refused (ParameterAlreadyExists) when an entry
     appeared since the ledger was read, such as the withdrawal of a rollback Delete that needs no lock. A
-    refusal of this very value (the SDK retried a write whose answer was lost) is no refusal."""
+    refusal of this very value (the SDK retried a write whose answer was lost), or attempts that all timed
+    out while the value was stored, are no failure."""
     value = declaration.to_json()
     try:
         _put(_ssm(region, attempts), declaration.name, value, overwrite=not first)
@@ -122,6 +123,10 @@ def record(
             and error_code(error) == "ParameterAlreadyExists"
             and read_entry(region, declaration.name) == value
         ):
+            raise
+    except BotoCoreError:
+        # Every attempt timed out: each may have been stored with only its answer lost. One read tells.
+        if read_entry(region, declaration.name) != value:
             raise
 
 

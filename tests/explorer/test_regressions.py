@@ -1,7 +1,7 @@
 """Schedules the explorer found breaking an invariant, one per class of issue 19, named after it.
 
-Each failed on the code before issue 19's fix. Two still fail, for the reasons their marks give
-(docs/explorer.md); their strict mark fails the day they pass. Replay one:
+Each failed on the code before issue 19's fix. One still fails, for the reason its mark gives
+(docs/explorer.md); its strict mark fails the day it passes. Replay one:
 `make explore ARGS="--seed N"` (`--storm` for those found under `storm=True`). A seed names a whole
 schedule: once the protocol's calls change, the same seed plays a different interleaving, so these guard
 against regressions, and `make explore` looks for new ones.
@@ -38,9 +38,6 @@ def test_class1_a_lost_declaration_answer_makes_a_create_call_itself_obsolete() 
     _holds(34)
 
 
-@_open(
-    3, "now: a holder Lambda stopped keeps the region until its lease ends, longer than the rollback can wait"
-)
 def test_class3_a_create_that_never_held_the_lock_leaves_a_rollback_that_waits_and_fails() -> None:
     _holds(3)
 
