@@ -51,6 +51,7 @@ from rds_override_ledger.declarations import (
     WriteState,
     conflict_message,
     conflicting,
+    parameter_name,
     previous_override,
     split_own,
     withdrawals_to_forget,
@@ -178,7 +179,16 @@ def holding(
         clock=budget.clock,
     )
     with _refusals_named(region, function_region, progress):
-        lock.acquire()
+        try:
+            lock.acquire()
+        except ledger.RegionBusy as busy:
+            if not isinstance(busy, ledger.AnotherDeliveryHolds) and _acted_already(region, holder):
+                # It gave up, but another delivery of its own request held the lock meanwhile and wrote:
+                # "nothing changed" would be false. That delivery answers.
+                raise ledger.AnotherDeliveryHolds(
+                    f"Another delivery of this request acted ({busy})"
+                ) from busy
+            raise
     try:
         with _refusals_named(region, function_region, None):
             snapshot = ledger.read_declarations(region)
@@ -190,6 +200,16 @@ def holding(
             _forget_old_withdrawals(region, snapshot.declarations, budget, fence)
     finally:
         lock.release()
+
+
+def _acted_already(region: str, holder: LockHolder) -> bool:
+    """Whether this resource's entry was written by this very request (by another of its deliveries)."""
+    value = ledger.read_entry(region, parameter_name(holder.stack_id, holder.logical_id))
+    try:
+        entry = Declaration.from_json(value) if value is not None else None
+    except ValueError:
+        return False
+    return entry is not None and not entry.withdrawn and entry.request_id == holder.request_id
 
 
 def _forget_old_withdrawals(
@@ -342,7 +362,9 @@ def declare(
             request_sent_at=iso8601(request.signed_at) if request.signed_at else None,
         )
         declaration.to_json()  # refuses a value too large for SSM before anything is written
-        if own is None or not own.same_declaration(declaration):
+        # Recorded when it changes, and when this request is newer than the one that wrote it: a late
+        # delivery of that older request (a failed Update after its rollback) must find it newer.
+        if own is None or not own.same_declaration(declaration) or request.sent_after_request(own):
             # Intent before effect: a Delete always finds what this request may have written to RDS.
             attempts = fence.check(f"record the declaration of {chosen.identifier}")
             if progress is not None:
@@ -404,6 +426,11 @@ class Request:
 
     def now(self) -> str:
         return iso8601(datetime.fromtimestamp(self.budget.clock.time(), UTC))
+
+    def sent_after_request(self, declaration: Declaration) -> bool:
+        """Whether this request was sent after the one that wrote `declaration` (to the second)."""
+        sent = iso8601(self.signed_at) if self.signed_at else None
+        return sent is not None and (declaration.request_sent_at or "") < sent
 
     def sent_before_request(self, declaration: Declaration) -> bool:
         """Whether this request was sent before the one that wrote `declaration` (to the second)."""

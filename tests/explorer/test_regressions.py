@@ -1,7 +1,6 @@
 """Schedules the explorer found breaking an invariant, one per class of issue 19, named after it.
 
-Each failed on the code before issue 19's fix. One still fails, for the reason its mark gives
-(docs/explorer.md); its strict mark fails the day it passes. Replay one:
+Each failed on the code before issue 19's fix. All pass on the fixed code. Replay one:
 `make explore ARGS="--seed N"` (`--storm` for those found under `storm=True`). A seed names a whole
 schedule: once the protocol's calls change, the same seed plays a different interleaving, so these guard
 against regressions, and `make explore` looks for new ones.
@@ -9,14 +8,7 @@ against regressions, and `make explore` looks for new ones.
 
 from __future__ import annotations
 
-import pytest
-
-from rds_override_local.explorer.classes import CLASSES
 from rds_override_local.explorer.world import run_schedule
-
-
-def _open(number: int, why: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"issue 19, class {number} ({CLASSES[number]}): {why}")
 
 
 def _holds(seed: int, *, storm: bool = False) -> None:
@@ -50,7 +42,6 @@ def test_class5_a_late_update_writes_after_the_same_resources_rollback() -> None
     _holds(180)
 
 
-@_open(6, "under --storm a write's attempts stall past the SDK's timeouts the fence counts on")
 def test_class6_the_create_writes_applied_after_the_timer_answered_failed() -> None:
     # Found under --storm: the RDS write's retries outlast the 55 s the function kept for a write phase of
     # three calls; the timer answers FAILED; the declaration's `applied` lands after it, and the rollback
@@ -64,3 +55,17 @@ def test_class7_withdrawals_of_deleted_stacks_stay_in_the_ledger() -> None:
 
 def test_class8_a_repeated_delivery_of_a_rollback_delete_writes_after_its_answer() -> None:
     _holds(1)
+
+
+def test_a_delivery_that_gave_up_while_another_delivery_of_its_request_wrote_does_not_answer() -> None:
+    # Found on the fixed code: a duplicate Create gave up waiting while the other delivery of its request
+    # held the lock and wrote; the lock had passed to another stack by the time it gave up, and it answered
+    # FAILED "nothing changed". It now reads its entry first, finds its own request, and leaves the answer.
+    _holds(1763)
+
+
+def test_a_late_delivery_of_a_failed_update_after_its_rollback_changes_nothing() -> None:
+    # Found on the fixed code: the rollback Update changed nothing (the CA it restores stood already), so
+    # the declaration kept the Create's stamp; the failed Update's late delivery then wrote its CA. A newer
+    # request now stamps the declaration even when nothing else changes.
+    _holds(2286)

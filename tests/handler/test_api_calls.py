@@ -52,7 +52,8 @@ def test_the_calls_of_each_request(cloud: LocalCloud, recorder: ApiCallRecorder)
     )
     team_b.send("Update", settings.V1, physical_id=team_b_id, old_properties=settings.V1, env=env)
     assert recorder.take() == [READ_LOCK, LOCK, READ, DESCRIBE, UNLOCK], (
-        "an unchanged declaration writes nothing"
+        "an unchanged declaration writes nothing (this stand-in's ResponseURL is of the SigV2 form, which "
+        "does not say when the request was sent; with SigV4 a newer request stamps it: one PutParameter)"
     )
     team_b.send("Delete", settings.V1, physical_id=team_b_id, env=env)
     assert recorder.take() == [READ_LOCK, LOCK, READ, STACK, WITHDRAW, UNLOCK], "team-a still declares it"
