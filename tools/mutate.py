@@ -177,13 +177,13 @@ LISTED = (
     ),
     (
         "protocol.py",
-        "if own is None or not own.same_declaration(declaration):",
-        "if own is None:",
+        "if own is None or not own.same_declaration(declaration) or",
+        "if own is None or",
         "an Update that skips its intent record",
     ),
     (
         "rds_override_ledger/declarations.py",
-        'return replace(self, request_id="", updated_at="") == replace(other, request_id="", updated_at="")',
+        "return replace(self, **unstamped) == replace(other, **unstamped)",
         "return self.certificate == other.certificate",
         "same_declaration compares the CA only",
     ),
@@ -222,6 +222,24 @@ LISTED = (
         "if request.sent_before(own.updated_at):",
         "if False:",
         "a late delivery of a request acts after its resource was deleted (found by the explorer)",
+    ),
+    (
+        "protocol.py",
+        'return sent is not None and (declaration.request_sent_at or "") < sent',
+        "return False",
+        "a newer request does not stamp an unchanged declaration (the explorer's seed 2286)",
+    ),
+    (
+        "protocol.py",
+        "if not isinstance(busy, ledger.AnotherDeliveryHolds) and _acted_already(region, holder):",
+        "if False:",
+        "a delivery that gave up answers though another delivery of its request wrote (seed 1763)",
+    ),
+    (
+        "ledger.py",
+        "if decision.holder is not None and decision.holder.request_id == self.holder.request_id:",
+        "if False:",
+        "a delivery waiting for another delivery of its request answers FAILED while that one writes",
     ),
     (
         "index.py",
