@@ -31,6 +31,7 @@ from rds_override_ledger.declarations import (
     decide_lock,
     free_lock_value,
     generations_to_forget,
+    held_by_another_delivery,
     lock_name,
     lock_value,
 )
@@ -204,6 +205,10 @@ class RegionLock:
                 logger.info("The region lock's take had landed", extra={"region": self.region})
                 self._held(decision.generation, state)
                 return
+            if held_by_another_delivery(state, self.holder):
+                raise AnotherDeliveryHolds(
+                    "Another delivery of this request holds or held the lock: it answers"
+                )
             if isinstance(decision, TakeLock) and self._take(ssm, decision, state):
                 return
             if self.clock.time() + pause > self.give_up_at:

@@ -432,6 +432,16 @@ def decide_lock(state: LockState, me: LockHolder, now: float) -> TakeLock | Alre
     return WaitForLock(f"held by {generation.describe()}", generation.holder)
 
 
+def held_by_another_delivery(state: LockState, me: LockHolder) -> bool:
+    """Whether another delivery (invocation) of `me`'s request holds or held the lock (within the
+    generations kept): that one decided, and answers or answered. Acting again could contradict it."""
+    holders = (Generation.parse(value).holder for value in state.generations.values())
+    return any(
+        holder is not None and holder.request_id == me.request_id and holder.invocation_id != me.invocation_id
+        for holder in holders
+    )
+
+
 def generations_to_forget(state: LockState, now: float) -> tuple[int, ...]:
     """Generations below the highest that nobody still running can have tried to create."""
     if not state.generations:

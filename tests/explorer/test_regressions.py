@@ -69,3 +69,11 @@ def test_a_late_delivery_of_a_failed_update_after_its_rollback_changes_nothing()
     # the declaration kept the Create's stamp; the failed Update's late delivery then wrote its CA. A newer
     # request now stamps the declaration even when nothing else changes.
     _holds(2286)
+
+
+def test_a_second_delivery_after_the_first_decided_and_answered_changes_nothing() -> None:
+    # Found on the fixed code: two deliveries of one Update, one after the other; the first found a
+    # conflict and answered FAILED; the conflict was gone when the second held the lock, and it wrote. A
+    # delivery now sees, in the lock's generations, that another delivery of its request held the lock,
+    # and leaves the answer to it.
+    _holds(24)

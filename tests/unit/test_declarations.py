@@ -25,6 +25,7 @@ from rds_override_ledger.declarations import (
     decide_lock,
     free_lock_value,
     generations_to_forget,
+    held_by_another_delivery,
     lock_name,
     lock_value,
     parameter_name,
@@ -291,6 +292,19 @@ class TestLockDecisions:
         legacy = json.dumps({"RequestId": "old", "ExpiresAt": 200.0})
         assert isinstance(decide_lock(LockState({}, legacy), ME, now=100.0), WaitForLock)
         assert decide_lock(LockState({}, legacy), ME, now=200.0) == TakeLock(1, "free")
+
+
+class TestAnotherDelivery:
+    def test_a_generation_of_another_delivery_of_the_same_request_is_seen_held_or_freed(self) -> None:
+        other_delivery = LockHolder(ME.stack_id, ME.logical_id, ME.request_id, "invocation-other")
+        assert held_by_another_delivery(LockState({4: held(other_delivery), 5: FREE}), ME)
+        assert held_by_another_delivery(LockState({5: held(other_delivery)}), ME)
+
+    def test_its_own_lease_another_request_or_a_free_lock_are_not(self) -> None:
+        assert not held_by_another_delivery(LockState({5: held(ME)}), ME)
+        assert not held_by_another_delivery(LockState({4: held(THEM), 5: FREE}), ME)
+        earlier = LockHolder(ME.stack_id, ME.logical_id, "request-earlier", "invocation-earlier")
+        assert not held_by_another_delivery(LockState({4: held(earlier), 5: FREE}), ME)
 
 
 class TestForgetting:
