@@ -193,6 +193,7 @@ class RegionLock:
     clock: Clock = field(default_factory=SystemClock)
     generation: int | None = None
     seen: Mapping[int, str] = field(default_factory=dict)
+    another_delivery_held: bool = False
 
     def acquire(self) -> None:
         """Wait for the lock and take it."""
@@ -205,10 +206,6 @@ class RegionLock:
                 logger.info("The region lock's take had landed", extra={"region": self.region})
                 self._held(decision.generation, state)
                 return
-            if held_by_another_delivery(state, self.holder):
-                raise AnotherDeliveryHolds(
-                    "Another delivery of this request holds or held the lock: it answers"
-                )
             if isinstance(decision, TakeLock) and self._take(ssm, decision, state):
                 return
             if self.clock.time() + pause > self.give_up_at:
@@ -257,6 +254,8 @@ class RegionLock:
     def _held(self, generation: int, state: LockState) -> None:
         self.generation = generation
         self.seen = {**state.generations, generation: ""}
+        # Another delivery of this request held the lock before: it decided, and answers or answered.
+        self.another_delivery_held = held_by_another_delivery(state, self.holder)
 
     def release(self) -> None:
         """Free the lock: create the next generation, free, after deleting the generations nobody can still

@@ -113,11 +113,19 @@ class Progress:
 class Fence:
     region: str
     budget: Budget
+    another_delivery_held: bool = False
+    """Another delivery of this request held the lock before this one: it decided and answers, so this one
+    may read and answer as it did, but never write (the world may have changed since)."""
 
     def check(self, what: str, *, done: str = "Nothing was changed.") -> int:
         """How many attempts the write `what` may make: as many as surely end before the deadline. Raises
         FenceClosed when not even one does. `done` says what this request has changed already, for the
         answer's Reason."""
+        if self.another_delivery_held:
+            raise ledger.AnotherDeliveryHolds(
+                f"Another delivery of this request held the lock of {self.region} before: it decided and "
+                f"answers; this one does not {what}"
+            )
         attempts = aws_sdk.attempts_within(self.budget.seconds_left())
         if attempts < 1:
             raise FenceClosed(
@@ -195,7 +203,7 @@ def holding(
             view = split_own(snapshot, holder.stack_id, holder.logical_id)
             if progress is not None and view.own is not None and view.own.request_id == holder.request_id:
                 progress.may_have_changed = True  # an earlier delivery of this request acted
-            fence = Fence(region, budget)
+            fence = Fence(region, budget, another_delivery_held=lock.another_delivery_held)
             yield Held(view, fence)
             _forget_old_withdrawals(region, snapshot.declarations, budget, fence)
     finally:

@@ -242,8 +242,8 @@ LISTED = (
         "a delivery waiting for another delivery of its request answers FAILED while that one writes",
     ),
     (
-        "ledger.py",
-        "if held_by_another_delivery(state, self.holder):",
+        "protocol.py",
+        "if self.another_delivery_held:",
         "if False:",
         "a second delivery acts after the first decided and answered (the explorer's seed 24)",
     ),
