@@ -6,8 +6,9 @@ Read top to bottom, in the order of docs/design.md ("The region protocol"):
    invocation's own deadline, the earlier of Lambda's timer and CloudFormation's wait;
 2. **read** the declarations, now that nobody else can change them;
 3. **decide**: pure functions of `override` and `declarations`;
-4. **fence** every write (`Fence.check`): not answered yet, and time for the call and all its retries
-   before the deadline, so no write lands once the lease can end or CloudFormation has stopped waiting;
+4. **fence** every write (`Fence.check`): not answered yet, no other delivery of this request held the
+   lock before, and made with as many SDK attempts as surely end before the deadline, so no write lands
+   once the lease can end or CloudFormation has stopped waiting;
 5. **write**: the intent (the declaration, pending), then RDS, then the outcome (applied);
 6. **release** the lock (a failure is logged: the lease ends it).
 
