@@ -29,6 +29,7 @@ TESTS = (
     "handler/test_ledger_faults.py",
     "handler/test_region_lock.py",
     "handler/test_stackset_rollout.py",
+    "explorer/conftest.py",
 )
 PYPROJECT = """\
 [tool.pytest.ini_options]
