@@ -159,8 +159,8 @@ def _legacy_declaration(event: Mapping[str, Any], physical_id: PhysicalId | None
 def _answered_by_the_holder(
     function: Callable[[dict[str, Any], Any], str],
 ) -> Callable[[dict[str, Any], Any], str]:
-    """Another delivery of the same request holding the region's lock does the work and answers: this
-    one must not answer (FAILED, nothing changed) while that one writes."""
+    """Another delivery of the same request that holds, or held, the region's lock decided and answers: this
+    one sends no answer (a FAILED "nothing changed" could overtake its SUCCESS, or contradict it)."""
 
     @functools.wraps(function)
     def leaving_the_answer(event: dict[str, Any], context: Any) -> str:

@@ -484,6 +484,37 @@ class TestLostAnswersAndFences:
         assert other["Status"] == "SUCCESS"
         assert (override(), list(declarations_of())) == (RSA4096, [declaration_name(team_b)])
 
+    def test_a_late_delivery_of_an_older_request_changes_nothing_after_a_newer_one_wrote(
+        self, cfn: CloudFormation
+    ) -> None:
+        """The Create is delivered again after the Update that followed it changed the CA: a declaration
+        says when its request was sent (the ResponseURL's X-Amz-Date): the older request knows it is late."""
+        team = for_stack(cfn, create_stack("team-a"))
+        create = team.event("Create", V1)
+        physical_id = answer_of(cfn, create)["PhysicalResourceId"]
+        update = team.event("Update", V2, physical_id=physical_id, old_properties=V1)
+        update["ResponseURL"] = cfn.function.response_url(
+            update["RequestId"], signed_at=signed_at(create) + 5
+        )
+        assert answer_of(cfn, update)["Status"] == "SUCCESS"
+        late = answer_of(cfn, create)
+        assert late["Status"] == "FAILED"
+        assert "A later request of this resource" in late["Reason"]
+        assert override() == ECC384, "the Update's CA stands"
+
+    def test_a_newer_request_stamps_an_unchanged_declaration(self, cfn: CloudFormation) -> None:
+        team = for_stack(cfn, create_stack("team-a"))
+        create = team.event("Create", V1)
+        physical_id = answer_of(cfn, create)["PhysicalResourceId"]
+        unchanged = team.event("Update", V1, physical_id=physical_id, old_properties=V1)
+        later = signed_at(create) + 5
+        unchanged["ResponseURL"] = cfn.function.response_url(unchanged["RequestId"], signed_at=later)
+        assert answer_of(cfn, unchanged)["Status"] == "SUCCESS"
+        (declared,) = declarations_of().values()
+        assert declared["RequestSentAt"] == datetime.fromtimestamp(later, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert answer_of(cfn, create)["Status"] == "FAILED", "the Create, delivered again, is older"
+        assert override() == RSA4096
+
     def test_old_withdrawals_go_with_the_next_event_in_the_region(self, cfn: CloudFormation) -> None:
         """A withdrawal only has to outlive every delivery of its failed Create that could still act."""
         now = time.time()
