@@ -211,13 +211,18 @@ def holding(
         lock.release()
 
 
-def _acted_already(region: str, holder: LockHolder) -> bool:
-    """Whether this resource's entry was written by this very request (by another of its deliveries)."""
+def _own_entry(region: str, holder: LockHolder) -> Declaration | None:
+    """This resource's entry as it stands now (one read, no lock), or None: absent or unreadable."""
     value = ledger.read_entry(region, parameter_name(holder.stack_id, holder.logical_id))
     try:
-        entry = Declaration.from_json(value) if value is not None else None
+        return Declaration.from_json(value) if value is not None else None
     except ValueError:
-        return False
+        return None
+
+
+def _acted_already(region: str, holder: LockHolder) -> bool:
+    """Whether this resource's entry was written by this very request (by another of its deliveries)."""
+    entry = _own_entry(region, holder)
     return entry is not None and not entry.withdrawn and entry.request_id == holder.request_id
 
 
@@ -368,7 +373,7 @@ def declare(
             state=WriteState.PENDING if write else WriteState.APPLIED,
             request_id=request.holder.request_id,
             updated_at=request.now(),
-            request_sent_at=iso8601(request.signed_at) if request.signed_at else None,
+            request_sent_at=request.sent_at,
         )
         declaration.to_json()  # refuses a value too large for SSM before anything is written
         # Recorded when it changes, and when this request is newer than the one that wrote it: a late
@@ -436,14 +441,19 @@ class Request:
     def now(self) -> str:
         return iso8601(datetime.fromtimestamp(self.budget.clock.time(), UTC))
 
+    @property
+    def sent_at(self) -> str | None:
+        """When CloudFormation sent the request, to the second as the ledger writes times, when it says."""
+        return iso8601(self.signed_at) if self.signed_at else None
+
     def sent_after_request(self, declaration: Declaration) -> bool:
         """Whether this request was sent after the one that wrote `declaration` (to the second)."""
-        sent = iso8601(self.signed_at) if self.signed_at else None
+        sent = self.sent_at
         return sent is not None and (declaration.request_sent_at or "") < sent
 
     def sent_before_request(self, declaration: Declaration) -> bool:
         """Whether this request was sent before the one that wrote `declaration` (to the second)."""
-        sent = iso8601(self.signed_at) if self.signed_at else None
+        sent = self.sent_at
         return (
             sent is not None
             and declaration.request_sent_at is not None
@@ -452,7 +462,8 @@ class Request:
 
     def sent_before(self, moment: str) -> bool:
         """Whether the request was sent no later than `moment` (a ledger time, to the second)."""
-        return self.signed_at is not None and iso8601(self.signed_at) <= moment
+        sent = self.sent_at
+        return sent is not None and sent <= moment
 
     def withdrawal(self, failed_request_id: str) -> Declaration:
         """What the rollback Delete of a failed Create leaves: no declaration, only the mark that stops a
@@ -581,9 +592,8 @@ def withdraw_unchanged(request: Request, failed_request_id: str) -> None:
         ledger.record(region, request.withdrawal(failed_request_id), first=True)
     except ClientError as error:
         if ledger.error_code(error) == "ParameterAlreadyExists":
-            if _is_withdrawal_of(
-                ledger.read_entry(region, request.withdrawal(failed_request_id).name), failed_request_id
-            ):
+            entry = _own_entry(region, request.holder)
+            if entry is not None and entry.withdrawn and entry.request_id == failed_request_id:
                 logger.info("Delete: the failed Create was withdrawn already", extra={"region": region})
                 return
             # An entry appeared: perhaps a later delivery of the same Create declared. Undo as for any Create.
@@ -600,14 +610,6 @@ def withdraw_unchanged(request: Request, failed_request_id: str) -> None:
         )
     else:
         logger.info("Delete: the failed Create changed nothing", extra={"region": region})
-
-
-def _is_withdrawal_of(value: str | None, request_id: str) -> bool:
-    try:
-        entry = Declaration.from_json(value) if value is not None else None
-    except ValueError:
-        return False
-    return entry is not None and entry.withdrawn and entry.request_id == request_id
 
 
 def event_holder(event: Mapping[str, Any], invocation_id: str) -> LockHolder:
